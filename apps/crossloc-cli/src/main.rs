@@ -1,0 +1,5 @@
+//! The `crossloc` command-line tool.
+
+fn main() {
+    println!("crossloc");
+}

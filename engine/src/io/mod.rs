@@ -1,0 +1,28 @@
+//! Dataset readers and writers.
+//!
+//! Sequences are read frame by frame (never the whole sequence in memory) through
+//! [`FrameSource`]; range and stride selection is [`FrameSelection`]. Every reader
+//! states the direction and quaternion order of its source's poses; all of them
+//! return `T_world_camera` (camera-to-world) in the dataset's own world frame as the
+//! frame's `T_session_camera`.
+//!
+//! Bad input gives an [`IoError`] naming the file and the problem.
+
+pub mod error;
+pub mod selection;
+
+pub use error::IoError;
+pub use selection::{FrameSelection, SelectionParseError};
+
+use crate::frame::{CameraIntrinsics, RgbdFrame};
+
+/// A stream of RGB-D frames read one at a time.
+///
+/// The iterator yields `Err` for a frame that cannot be read; the caller may report
+/// it and continue with the next one.
+pub trait FrameSource: Iterator<Item = Result<RgbdFrame, IoError>> + Send {
+    /// Intrinsics of the sequence's depth camera.
+    fn intrinsics(&self) -> CameraIntrinsics;
+    /// Number of frames the source yields in total (after selection).
+    fn frame_count(&self) -> usize;
+}
