@@ -14,6 +14,7 @@
 //!   with ground truth.
 //! - [`rng`]: the seeded generator behind every random choice.
 
+pub mod encode;
 pub mod frame;
 pub mod io;
 pub mod rng;
