@@ -9,6 +9,7 @@
 //! Bad input gives an [`IoError`] naming the file and the problem.
 
 pub mod error;
+pub mod ply;
 pub mod selection;
 
 pub use error::IoError;
