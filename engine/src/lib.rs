@@ -15,6 +15,7 @@
 //! - [`rng`]: the seeded generator behind every random choice.
 
 pub mod encode;
+pub mod eval;
 pub mod frame;
 pub mod io;
 pub mod rng;

@@ -1,0 +1,278 @@
+//! Pose-error metrics and relocalisation / change-detection scores.
+//!
+//! Rotation error is the angle of `R_est⁻¹ · R_true` in degrees; translation error is
+//! the Euclidean distance between the transforms' translations in metres. Both are
+//! computed on the session-to-map transform, so they do not depend on which frame
+//! the query camera is in.
+
+use serde::Serialize;
+
+use crate::frame::Pose;
+
+/// The error of an estimated rigid transform against the truth.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PoseError {
+    /// Translation error, metres.
+    pub translation_m: f32,
+    /// Rotation error, degrees.
+    pub rotation_deg: f32,
+}
+
+impl PoseError {
+    /// True when both errors are within the bounds.
+    pub fn within(&self, translation_m: f32, rotation_deg: f32) -> bool {
+        self.translation_m <= translation_m && self.rotation_deg <= rotation_deg
+    }
+}
+
+/// Error of `estimate` against `truth`.
+pub fn pose_error(estimate: &Pose, truth: &Pose) -> PoseError {
+    let dr = estimate.rotation.inverse() * truth.rotation;
+    PoseError {
+        translation_m: (estimate.translation.vector - truth.translation.vector).norm(),
+        rotation_deg: dr.angle().to_degrees(),
+    }
+}
+
+/// The `q`-th percentile (0–100) by linear interpolation; `None` for no values.
+pub fn percentile(values: &[f64], q: f64) -> Option<f64> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let pos = (q.clamp(0.0, 100.0) / 100.0) * (v.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    let (a, b) = (v.get(lo)?, v.get(hi)?);
+    Some(a + (b - a) * (pos - lo as f64))
+}
+
+/// What the evaluation knows of one query frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelocFrame {
+    /// Frame index.
+    pub index: u64,
+    /// Whether the frame views the mapped area (the localisability rule).
+    pub localisable: bool,
+    /// Whether the engine reported the Localised state on this frame.
+    pub localised: bool,
+    /// The engine's current `T_map_session` estimate, if any.
+    pub estimate: Option<Pose>,
+}
+
+/// Aggregate relocalisation scores (the keys of `eval reloc --json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RelocSummary {
+    /// Frames scored.
+    pub frames: usize,
+    /// Frames that view the mapped area.
+    pub localisable_frames: usize,
+    /// Share of localisable frames whose current estimate is within 5 cm and 5°.
+    pub success_rate_5cm5deg: f64,
+    /// Share of localisable frames whose current estimate is within 10 cm and 10°.
+    pub success_rate_10cm10deg: f64,
+    /// Frames reported Localised with error > 25 cm or > 10°, over all frames.
+    pub false_fix_rate: f64,
+    /// Number of such frames.
+    pub false_fix_frames: usize,
+    /// Index of the first frame reported Localised, if any.
+    pub first_fix_frame: Option<u64>,
+    /// Share of localisable frames after the first fix that are within 5 cm and 5°.
+    pub success_rate_after_first_fix: f64,
+    /// Median translation error over frames with an estimate, metres.
+    pub median_translation_error_m: Option<f64>,
+    /// Median rotation error over frames with an estimate, degrees.
+    pub median_rotation_error_deg: Option<f64>,
+}
+
+/// Scores a sequence of frames against the true `T_map_session`.
+pub fn summarise_reloc(frames: &[RelocFrame], T_map_session_true: &Pose) -> RelocSummary {
+    let mut localisable = 0usize;
+    let (mut ok5, mut ok10) = (0usize, 0usize);
+    let mut false_fix = 0usize;
+    let mut first_fix = None;
+    let (mut after_fix, mut after_fix_ok) = (0usize, 0usize);
+    let (mut terr, mut rerr) = (Vec::new(), Vec::new());
+    for f in frames {
+        let err = f.estimate.map(|e| pose_error(&e, T_map_session_true));
+        if f.localised && first_fix.is_none() {
+            first_fix = Some(f.index);
+        }
+        if let Some(e) = err {
+            terr.push(e.translation_m as f64);
+            rerr.push(e.rotation_deg as f64);
+            if f.localised && !e.within(0.25, 10.0) {
+                false_fix += 1;
+            }
+        }
+        if f.localisable {
+            localisable += 1;
+            let good5 = err.is_some_and(|e| e.within(0.05, 5.0));
+            ok5 += usize::from(good5);
+            ok10 += usize::from(err.is_some_and(|e| e.within(0.10, 10.0)));
+            if first_fix.is_some() {
+                after_fix += 1;
+                after_fix_ok += usize::from(good5);
+            }
+        }
+    }
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    RelocSummary {
+        frames: frames.len(),
+        localisable_frames: localisable,
+        success_rate_5cm5deg: ratio(ok5, localisable),
+        success_rate_10cm10deg: ratio(ok10, localisable),
+        false_fix_rate: ratio(false_fix, frames.len()),
+        false_fix_frames: false_fix,
+        first_fix_frame: first_fix,
+        success_rate_after_first_fix: ratio(after_fix_ok, after_fix),
+        median_translation_error_m: percentile(&terr, 50.0),
+        median_rotation_error_deg: percentile(&rerr, 50.0),
+    }
+}
+
+/// Precision, recall and F1 of one event type.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct PrecisionRecall {
+    /// True positives over reported events (1 when nothing was reported and nothing was expected).
+    pub precision: f64,
+    /// True positives over expected events (1 when nothing was expected).
+    pub recall: f64,
+    /// Harmonic mean of precision and recall.
+    pub f1: f64,
+    /// True positives.
+    pub true_positives: usize,
+    /// Reported events.
+    pub reported: usize,
+    /// Expected events.
+    pub expected: usize,
+}
+
+impl PrecisionRecall {
+    /// Scores from counts.
+    pub fn from_counts(true_positives: usize, reported: usize, expected: usize) -> PrecisionRecall {
+        let precision = if reported == 0 {
+            if expected == 0 { 1.0 } else { 0.0 }
+        } else {
+            true_positives as f64 / reported as f64
+        };
+        let recall = if expected == 0 {
+            1.0
+        } else {
+            true_positives as f64 / expected as f64
+        };
+        let f1 = if precision + recall > 0.0 {
+            2.0 * precision * recall / (precision + recall)
+        } else {
+            0.0
+        };
+        PrecisionRecall {
+            precision,
+            recall,
+            f1,
+            true_positives,
+            reported,
+            expected,
+        }
+    }
+
+    /// Sums counts of several evaluations and rescored.
+    pub fn combine(parts: &[PrecisionRecall]) -> PrecisionRecall {
+        let tp = parts.iter().map(|p| p.true_positives).sum();
+        let rep = parts.iter().map(|p| p.reported).sum();
+        let exp = parts.iter().map(|p| p.expected).sum();
+        PrecisionRecall::from_counts(tp, rep, exp)
+    }
+}
+
+/// Change-detection scores per event type (the keys of `eval changes --json`).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct ChangeScore {
+    /// Objects moved.
+    pub moved: PrecisionRecall,
+    /// Objects added.
+    pub added: PrecisionRecall,
+    /// Objects removed.
+    pub removed: PrecisionRecall,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nalgebra::Vector3;
+
+    #[test]
+    fn pose_error_measures_translation_and_angle() {
+        let a = Pose::new(Vector3::new(1.0, 0.0, 0.0), Vector3::zeros());
+        let b = Pose::new(
+            Vector3::new(1.0, 0.03, 0.04),
+            Vector3::z() * 10f32.to_radians(),
+        );
+        let e = pose_error(&a, &b);
+        assert!((e.translation_m - 0.05).abs() < 1e-5);
+        assert!((e.rotation_deg - 10.0).abs() < 1e-3);
+        assert!(e.within(0.05, 10.0) && !e.within(0.04, 10.0));
+    }
+
+    #[test]
+    fn percentile_interpolates() {
+        assert_eq!(percentile(&[3.0, 1.0, 2.0], 50.0), Some(2.0));
+        assert_eq!(percentile(&[1.0, 2.0], 50.0), Some(1.5));
+        assert_eq!(percentile(&[], 50.0), None);
+        assert_eq!(percentile(&[0.0, 10.0], 99.0), Some(9.9));
+    }
+
+    #[test]
+    fn reloc_summary_counts_success_and_false_fixes() {
+        let truth = Pose::identity();
+        let bad = Pose::new(Vector3::new(1.0, 0.0, 0.0), Vector3::zeros());
+        let frames = vec![
+            RelocFrame {
+                index: 0,
+                localisable: false,
+                localised: false,
+                estimate: None,
+            },
+            RelocFrame {
+                index: 1,
+                localisable: true,
+                localised: false,
+                estimate: None,
+            },
+            RelocFrame {
+                index: 2,
+                localisable: true,
+                localised: true,
+                estimate: Some(truth),
+            },
+            RelocFrame {
+                index: 3,
+                localisable: true,
+                localised: true,
+                estimate: Some(bad),
+            },
+        ];
+        let s = summarise_reloc(&frames, &truth);
+        assert_eq!(s.frames, 4);
+        assert_eq!(s.localisable_frames, 3);
+        assert!((s.success_rate_5cm5deg - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!(s.false_fix_frames, 1);
+        assert!((s.false_fix_rate - 0.25).abs() < 1e-9);
+        assert_eq!(s.first_fix_frame, Some(2));
+        assert!((s.success_rate_after_first_fix - 0.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn precision_recall_edge_cases() {
+        let p = PrecisionRecall::from_counts(2, 4, 2);
+        assert!((p.precision - 0.5).abs() < 1e-9 && (p.recall - 1.0).abs() < 1e-9);
+        assert!((p.f1 - 2.0 / 3.0).abs() < 1e-9);
+        let none = PrecisionRecall::from_counts(0, 0, 0);
+        assert_eq!((none.precision, none.recall, none.f1), (1.0, 1.0, 1.0));
+        let missed = PrecisionRecall::from_counts(0, 0, 3);
+        assert_eq!(missed.f1, 0.0);
+        let c = PrecisionRecall::combine(&[p, missed]);
+        assert_eq!((c.true_positives, c.reported, c.expected), (2, 4, 5));
+    }
+}

@@ -1,0 +1,12 @@
+//! Evaluation: the simulated headset session, pose-error metrics, relocalisation and
+//! change-detection scores. Everything here is pure computation on poses and id
+//! lists, so it is exact and deterministic.
+
+pub mod metrics;
+pub mod session;
+
+pub use metrics::{
+    ChangeScore, PoseError, PrecisionRecall, RelocFrame, RelocSummary, percentile, pose_error,
+    summarise_reloc,
+};
+pub use session::random_session_transform;
