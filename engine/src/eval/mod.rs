@@ -2,9 +2,11 @@
 //! change-detection scores. Everything here is pure computation on poses and id
 //! lists, so it is exact and deterministic.
 
+pub mod localisable;
 pub mod metrics;
 pub mod session;
 
+pub use localisable::{DepthCoverage, SurfaceCoverage};
 pub use metrics::{
     ChangeScore, PoseError, PrecisionRecall, RelocFrame, RelocSummary, percentile, pose_error,
     summarise_reloc,
