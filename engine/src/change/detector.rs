@@ -1,0 +1,473 @@
+//! The change detector: accumulates per-instance visibility evidence frame by frame
+//! and associates live instances with database instances to decide Moved, Added and
+//! Removed, firing each event once and retracting it when evidence turns.
+
+use std::collections::BTreeMap;
+
+use nalgebra::Point3;
+use serde::Serialize;
+
+use super::visibility::instance_visibility;
+use crate::db::Scene;
+use crate::encode::Modality;
+use crate::eval::pose_error;
+use crate::frame::{CameraIntrinsics, DepthImage, Pose};
+use crate::localise::umeyama::rigid_from_correspondences;
+
+/// Kind of change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    /// A database instance is now elsewhere.
+    Moved,
+    /// A live instance has no database counterpart.
+    Added,
+    /// A database instance is gone.
+    Removed,
+}
+
+/// One change event (or its retraction).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangeEvent {
+    /// Event id; a retraction carries the id of the event it retracts.
+    pub id: u64,
+    /// Kind of change.
+    pub kind: ChangeKind,
+    /// Frame index at which it fired.
+    pub frame: u64,
+    /// Database instance id (Moved, Removed).
+    pub db_instance: Option<u32>,
+    /// Live instance id (Moved, Added).
+    pub live_instance: Option<u32>,
+    /// Where the object is now (Moved, Added) or was (Removed), map frame.
+    pub position: [f32; 3],
+    /// For Moved: translation of the object's own transform, metres.
+    pub translation_m: f32,
+    /// For Moved: rotation of the object's own transform, degrees.
+    pub rotation_deg: f32,
+    /// Confidence in `[0, 1]`.
+    pub confidence: f32,
+    /// True when this event withdraws an earlier one.
+    pub retracted: bool,
+}
+
+/// A live instance as the change detector sees it: already moved into the map frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveObject {
+    /// Live instance id.
+    pub id: u32,
+    /// Surface points, map frame.
+    pub points_map: Vec<Point3<f32>>,
+    /// Descriptor (Point modality), unit length.
+    pub descriptor: Vec<f32>,
+    /// Frames it was observed in.
+    pub observations: u32,
+}
+
+/// Tuning of the change detector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeConfig {
+    /// Points of a database instance tested per frame.
+    pub visibility_samples: usize,
+    /// Decisive samples needed for a frame to count as evidence.
+    pub min_decisive_samples: u32,
+    /// Frames of see-through evidence before Removed.
+    pub min_absent_frames: u32,
+    /// Live observations before a live instance takes part (Added, Moved).
+    pub min_observations: u32,
+    /// Share of live points within `overlap_radius_m` of a database instance for the
+    /// two to be the same object in place.
+    pub static_overlap: f32,
+    /// Radius of the overlap test, metres.
+    pub overlap_radius_m: f32,
+    /// Minimum descriptor cosine for a Moved association.
+    pub min_similarity: f32,
+    /// Moved threshold: translation, metres.
+    pub moved_translation_m: f32,
+    /// Moved threshold: rotation, degrees.
+    pub moved_rotation_deg: f32,
+    /// Consecutive agreeing decisions before an event fires.
+    pub confirmations: u32,
+}
+
+impl Default for ChangeConfig {
+    fn default() -> Self {
+        ChangeConfig {
+            visibility_samples: 64,
+            min_decisive_samples: 8,
+            min_absent_frames: 6,
+            min_observations: 5,
+            static_overlap: 0.5,
+            overlap_radius_m: 0.05,
+            min_similarity: 0.85,
+            moved_translation_m: 0.05,
+            moved_rotation_deg: 1.0,
+            confirmations: 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Decision {
+    Moved {
+        db: usize,
+        translation_m: f32,
+        rotation_deg: f32,
+        fitness: f32,
+    },
+    Added,
+    Static,
+}
+
+#[derive(Debug, Clone, Default)]
+struct DbTrack {
+    present_frames: u32,
+    absent_frames: u32,
+}
+
+#[derive(Debug, Clone)]
+struct LiveTrack {
+    last: Option<Decision>,
+    streak: u32,
+}
+
+/// Accumulates evidence for one localised scene.
+#[derive(Debug, Clone)]
+pub struct ChangeDetector {
+    cfg: ChangeConfig,
+    db: Vec<DbTrack>,
+    live: BTreeMap<u32, LiveTrack>,
+    /// Active (fired, not retracted) events by key.
+    active: BTreeMap<(ChangeKind, u32), ChangeEvent>,
+    next_id: u64,
+}
+
+fn mean(points: &[Point3<f32>]) -> Point3<f32> {
+    let n = points.len().max(1) as f32;
+    Point3::from(
+        points
+            .iter()
+            .fold(nalgebra::Vector3::zeros(), |a, p| a + p.coords)
+            / n,
+    )
+}
+
+fn sample(points: &[Point3<f32>], max: usize) -> Vec<Point3<f32>> {
+    let stride = points.len().div_ceil(max.max(1)).max(1);
+    points.iter().step_by(stride).copied().collect()
+}
+
+fn nearest_sq(p: &Point3<f32>, set: &[Point3<f32>]) -> (usize, f32) {
+    let mut best = (0, f32::INFINITY);
+    for (i, q) in set.iter().enumerate() {
+        let d = (p - q).norm_squared();
+        if d < best.1 {
+            best = (i, d);
+        }
+    }
+    best
+}
+
+/// Share of `a` within `radius` of some point of `b`.
+fn overlap(a: &[Point3<f32>], b: &[Point3<f32>], radius: f32) -> f32 {
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    let r2 = radius * radius;
+    let hits = a.iter().filter(|p| nearest_sq(p, b).1 <= r2).count();
+    hits as f32 / a.len() as f32
+}
+
+/// Point-to-point ICP of `src` onto `dst` from `init`; returns the transform and the
+/// share of `src` within `radius` of `dst` at the end.
+fn align(src: &[Point3<f32>], dst: &[Point3<f32>], init: Pose, radius: f32) -> (Pose, f32) {
+    let mut T = init;
+    let mut max_d = 0.3f32;
+    for _ in 0..25 {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for p in src {
+            let q = T * p;
+            let (j, d2) = nearest_sq(&q, dst);
+            if d2 <= max_d * max_d
+                && let Some(t) = dst.get(j)
+            {
+                a.push(*p);
+                b.push(*t);
+            }
+        }
+        if a.len() < 6 {
+            break;
+        }
+        match rigid_from_correspondences(&a, &b, None) {
+            Ok(next) => T = next,
+            Err(_) => break,
+        }
+        max_d = (max_d * 0.7).max(radius * 1.5);
+    }
+    let moved: Vec<Point3<f32>> = src.iter().map(|p| T * p).collect();
+    (T, overlap(&moved, dst, radius))
+}
+
+impl ChangeDetector {
+    /// A detector for `scene` (all evidence starts at zero).
+    pub fn new(cfg: ChangeConfig, scene: &Scene) -> ChangeDetector {
+        ChangeDetector {
+            cfg,
+            db: vec![DbTrack::default(); scene.instances.len()],
+            live: BTreeMap::new(),
+            active: BTreeMap::new(),
+            next_id: 1,
+        }
+    }
+
+    /// Adds one frame's visibility evidence (depth of a frame at `T_map_camera`).
+    pub fn observe_frame(
+        &mut self,
+        scene: &Scene,
+        T_map_camera: &Pose,
+        intrinsics: &CameraIntrinsics,
+        depth: &DepthImage,
+    ) {
+        for (track, inst) in self.db.iter_mut().zip(&scene.instances) {
+            let ev = instance_visibility(
+                &inst.points,
+                self.cfg.visibility_samples,
+                T_map_camera,
+                intrinsics,
+                depth,
+            );
+            if ev.decisive() < self.cfg.min_decisive_samples {
+                continue;
+            }
+            let present = ev.present as f32 / ev.decisive() as f32;
+            if present >= 0.5 {
+                track.present_frames += 1;
+            } else if present <= 0.2 {
+                track.absent_frames += 1;
+            }
+        }
+    }
+
+    /// Events currently standing (fired and not retracted), sorted by kind and id.
+    pub fn active_events(&self) -> Vec<ChangeEvent> {
+        self.active.values().cloned().collect()
+    }
+
+    fn decide(&self, scene: &Scene, obj: &LiveObject, claimed: &[bool]) -> Decision {
+        let live = sample(&obj.points_map, 200);
+        // In place: most of the live surface lies on some database instance.
+        let mut best_static = 0.0f32;
+        let c = mean(&live);
+        for inst in &scene.instances {
+            if (inst.centroid - c).norm() > inst.bbox.diagonal() + 0.5 {
+                continue;
+            }
+            best_static = best_static.max(overlap(
+                &live,
+                &sample(&inst.points, 400),
+                self.cfg.overlap_radius_m,
+            ));
+        }
+        if best_static >= self.cfg.static_overlap {
+            return Decision::Static;
+        }
+        // Elsewhere: the best descriptor match that is not claimed in place.
+        let mut best: Option<Decision> = None;
+        for (di, inst) in scene.instances.iter().enumerate() {
+            if claimed.get(di).copied().unwrap_or(true) {
+                continue;
+            }
+            let Some(d) = inst.descriptor(Modality::Point) else {
+                continue;
+            };
+            let sim: f32 = d.iter().zip(&obj.descriptor).map(|(a, b)| a * b).sum();
+            if sim < self.cfg.min_similarity {
+                continue;
+            }
+            let db_pts = sample(&inst.points, 400);
+            let init = Pose::translation(
+                c.x - inst.centroid.x,
+                c.y - inst.centroid.y,
+                c.z - inst.centroid.z,
+            );
+            let (T, fit) = align(&db_pts, &live, init, self.cfg.overlap_radius_m);
+            // Fitness is measured from the database side: a partial live view covers
+            // part of the object only, so use the live-side share instead.
+            let inv: Vec<Point3<f32>> = live.iter().map(|p| T.inverse() * p).collect();
+            let fit_live = overlap(&inv, &db_pts, self.cfg.overlap_radius_m).max(fit);
+            if fit_live < 0.6 {
+                continue;
+            }
+            let e = pose_error(&T, &Pose::identity());
+            let moved_enough = e.translation_m > self.cfg.moved_translation_m
+                || e.rotation_deg > self.cfg.moved_rotation_deg;
+            if !moved_enough {
+                continue;
+            }
+            let cand = Decision::Moved {
+                db: di,
+                translation_m: e.translation_m,
+                rotation_deg: e.rotation_deg,
+                fitness: fit_live * sim,
+            };
+            let better = match best {
+                Some(Decision::Moved { fitness, .. }) => fit_live * sim > fitness,
+                _ => true,
+            };
+            if better {
+                best = Some(cand);
+            }
+        }
+        best.unwrap_or(Decision::Added)
+    }
+
+    /// Associates the live objects with the scene and updates the events. Returns the
+    /// events fired or retracted by this call.
+    pub fn update(&mut self, frame: u64, scene: &Scene, lives: &[LiveObject]) -> Vec<ChangeEvent> {
+        let mut out = Vec::new();
+        let stable: Vec<&LiveObject> = lives
+            .iter()
+            .filter(|o| o.observations >= self.cfg.min_observations && o.points_map.len() >= 10)
+            .collect();
+        // Database instances explained in place by some live object.
+        let mut claimed = vec![false; scene.instances.len()];
+        for obj in &stable {
+            let live = sample(&obj.points_map, 200);
+            for (di, inst) in scene.instances.iter().enumerate() {
+                if overlap(&live, &sample(&inst.points, 400), self.cfg.overlap_radius_m)
+                    >= self.cfg.static_overlap
+                    && let Some(c) = claimed.get_mut(di)
+                {
+                    *c = true;
+                }
+            }
+        }
+        let mut moved_db = vec![false; scene.instances.len()];
+        for obj in &stable {
+            let d = self.decide(scene, obj, &claimed);
+            let track = self.live.entry(obj.id).or_insert(LiveTrack {
+                last: None,
+                streak: 0,
+            });
+            let same = match (track.last, d) {
+                (Some(Decision::Moved { db: a, .. }), Decision::Moved { db: b, .. }) => a == b,
+                (Some(a), b) => std::mem::discriminant(&a) == std::mem::discriminant(&b),
+                (None, _) => false,
+            };
+            track.streak = if same { track.streak + 1 } else { 1 };
+            track.last = Some(d);
+            let confirmed = track.streak >= self.cfg.confirmations;
+            let pos = mean(&obj.points_map);
+            match d {
+                Decision::Moved {
+                    db,
+                    translation_m,
+                    rotation_deg,
+                    fitness,
+                } => {
+                    if let Some(m) = moved_db.get_mut(db) {
+                        *m = true;
+                    }
+                    let id = scene.instances.get(db).map(|i| i.id).unwrap_or(0);
+                    if confirmed && !self.active.contains_key(&(ChangeKind::Moved, id)) {
+                        let mut e = self.event(
+                            ChangeKind::Moved,
+                            frame,
+                            Some(id),
+                            Some(obj.id),
+                            pos,
+                            fitness,
+                        );
+                        e.translation_m = translation_m;
+                        e.rotation_deg = rotation_deg;
+                        self.fire(e, &mut out);
+                    }
+                    self.retract(ChangeKind::Added, obj.id, frame, &mut out);
+                    self.retract(ChangeKind::Removed, id, frame, &mut out);
+                }
+                Decision::Added => {
+                    if confirmed && !self.active.contains_key(&(ChangeKind::Added, obj.id)) {
+                        let conf = (obj.observations as f32 / 20.0).min(1.0);
+                        let e = self.event(ChangeKind::Added, frame, None, Some(obj.id), pos, conf);
+                        self.fire(e, &mut out);
+                    }
+                }
+                Decision::Static => self.retract(ChangeKind::Added, obj.id, frame, &mut out),
+            }
+        }
+        // Removed: seen through repeatedly, never confirmed present, not explained.
+        for (di, inst) in scene.instances.iter().enumerate() {
+            let Some(t) = self.db.get(di) else { continue };
+            let gone = t.absent_frames >= self.cfg.min_absent_frames
+                && t.absent_frames >= 2 * t.present_frames
+                && !claimed.get(di).copied().unwrap_or(false)
+                && !moved_db.get(di).copied().unwrap_or(false);
+            let key = (ChangeKind::Removed, inst.id);
+            if gone
+                && !self.active.contains_key(&key)
+                && !self.active.contains_key(&(ChangeKind::Moved, inst.id))
+            {
+                let conf = (t.absent_frames as f32
+                    / (t.absent_frames + t.present_frames + 4) as f32)
+                    .min(1.0);
+                let e = self.event(
+                    ChangeKind::Removed,
+                    frame,
+                    Some(inst.id),
+                    None,
+                    inst.centroid,
+                    conf,
+                );
+                self.fire(e, &mut out);
+            } else if !gone
+                && self.active.contains_key(&key)
+                && claimed.get(di).copied().unwrap_or(false)
+            {
+                self.retract(ChangeKind::Removed, inst.id, frame, &mut out);
+            }
+        }
+        out
+    }
+
+    fn event(
+        &mut self,
+        kind: ChangeKind,
+        frame: u64,
+        db_instance: Option<u32>,
+        live_instance: Option<u32>,
+        position: Point3<f32>,
+        confidence: f32,
+    ) -> ChangeEvent {
+        let id = self.next_id;
+        self.next_id += 1;
+        ChangeEvent {
+            id,
+            kind,
+            frame,
+            db_instance,
+            live_instance,
+            position: [position.x, position.y, position.z],
+            translation_m: 0.0,
+            rotation_deg: 0.0,
+            confidence: confidence.clamp(0.0, 1.0),
+            retracted: false,
+        }
+    }
+
+    fn fire(&mut self, e: ChangeEvent, out: &mut Vec<ChangeEvent>) {
+        let key = match e.kind {
+            ChangeKind::Added => e.live_instance.unwrap_or(0),
+            _ => e.db_instance.unwrap_or(0),
+        };
+        self.active.insert((e.kind, key), e.clone());
+        out.push(e);
+    }
+
+    fn retract(&mut self, kind: ChangeKind, key: u32, frame: u64, out: &mut Vec<ChangeEvent>) {
+        if let Some(mut e) = self.active.remove(&(kind, key)) {
+            e.retracted = true;
+            e.frame = frame;
+            out.push(e);
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Tests of the change detector on hand-made scenes.
+
+use nalgebra::{Point3, UnitQuaternion, Vector3};
+
+use super::*;
+use crate::db::{DbInstance, Descriptor, OrientedBox, Scene};
+use crate::encode::Modality;
+use crate::frame::{CameraIntrinsics, DepthImage, Pose};
+
+/// Points on the surface of an axis-aligned box, 2 cm grid.
+fn box_points(center: Point3<f32>, size: Vector3<f32>) -> Vec<Point3<f32>> {
+    let mut pts = Vec::new();
+    let h = size / 2.0;
+    let step = 0.03;
+    let n = |l: f32| ((l / step).ceil() as i32).max(1);
+    for axis in 0..3 {
+        let (a, b) = ((axis + 1) % 3, (axis + 2) % 3);
+        for s in [-1.0f32, 1.0] {
+            for i in 0..=n(size[a]) {
+                for j in 0..=n(size[b]) {
+                    let mut v = Vector3::zeros();
+                    v[axis] = s * h[axis];
+                    v[a] = -h[a] + size[a] * i as f32 / n(size[a]) as f32;
+                    v[b] = -h[b] + size[b] * j as f32 / n(size[b]) as f32;
+                    pts.push(center + v);
+                }
+            }
+        }
+    }
+    pts
+}
+
+fn descriptor(seed: usize) -> Vec<f32> {
+    let mut d = vec![0.0f32; 8];
+    d[seed % 8] = 1.0;
+    d
+}
+
+fn instance(id: u32, center: Point3<f32>, size: Vector3<f32>) -> DbInstance {
+    DbInstance {
+        id,
+        label: String::new(),
+        centroid: center,
+        bbox: OrientedBox {
+            center,
+            half_extents: size / 2.0,
+            rotation: UnitQuaternion::identity(),
+        },
+        descriptors: vec![Descriptor {
+            modality: Modality::Point,
+            values: descriptor(id as usize),
+        }],
+        points: box_points(center, size),
+        normals: Vec::new(),
+        colors: Vec::new(),
+        observations: 1,
+    }
+}
+
+fn scene() -> Scene {
+    let mut s = Scene::new("test", "hand-made");
+    s.instances = vec![
+        instance(1, Point3::new(0.0, 0.0, 3.0), Vector3::new(0.4, 0.4, 0.4)),
+        instance(2, Point3::new(1.5, 0.0, 3.0), Vector3::new(0.3, 0.5, 0.3)),
+        instance(3, Point3::new(-1.2, 0.0, 3.0), Vector3::new(0.5, 0.3, 0.5)),
+    ];
+    s
+}
+
+fn live(id: u32, points: Vec<Point3<f32>>, desc: usize) -> LiveObject {
+    LiveObject {
+        id,
+        points_map: points,
+        descriptor: descriptor(desc),
+        observations: 10,
+    }
+}
+
+#[test]
+fn static_moved_added_and_removed() {
+    let s = scene();
+    let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+    // Instance 1 in place; instance 2 moved 0.6 m; instance 3 gone; a new object 9.
+    let moved: Vec<Point3<f32>> =
+        box_points(Point3::new(1.5, 0.6, 3.0), Vector3::new(0.3, 0.5, 0.3));
+    let lives = vec![
+        live(
+            10,
+            box_points(Point3::new(0.0, 0.0, 3.0), Vector3::new(0.4, 0.4, 0.4)),
+            1,
+        ),
+        live(11, moved, 2),
+        live(
+            12,
+            box_points(Point3::new(0.0, 1.0, 2.0), Vector3::new(0.2, 0.2, 0.2)),
+            5,
+        ),
+    ];
+    // Depth frames in which the camera (at the origin, looking +z) sees a wall at 5 m
+    // behind instance 3's place but instance 1 in place.
+    let k = CameraIntrinsics::KINECT_7SCENES.scaled(0.25);
+    let mut depth = vec![5.0f32; k.pixel_count()];
+    for p in &s.instances[0].points {
+        if let Some((u, v)) = k.project(p)
+            && k.contains(u, v)
+        {
+            let i = v.round() as usize * k.width as usize + u.round() as usize;
+            depth[i] = depth[i].min(p.z);
+        }
+    }
+    let depth = DepthImage::from_metres(k.width, k.height, depth);
+    let mut events = Vec::new();
+    for f in 0..8u64 {
+        det.observe_frame(&s, &Pose::identity(), &k, &depth);
+        events.extend(det.update(f, &s, &lives));
+    }
+    let active = det.active_events();
+    let kinds: Vec<(ChangeKind, Option<u32>, Option<u32>)> = active
+        .iter()
+        .map(|e| (e.kind, e.db_instance, e.live_instance))
+        .collect();
+    assert!(
+        kinds.contains(&(ChangeKind::Moved, Some(2), Some(11))),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&(ChangeKind::Added, None, Some(12))),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&(ChangeKind::Removed, Some(3), None)),
+        "{kinds:?}"
+    );
+    assert!(
+        !kinds.iter().any(|k| k.1 == Some(1) || k.2 == Some(10)),
+        "{kinds:?}"
+    );
+    let m = active.iter().find(|e| e.kind == ChangeKind::Moved).unwrap();
+    assert!((m.translation_m - 0.6).abs() < 0.05, "{}", m.translation_m);
+    // Each event fired exactly once.
+    assert_eq!(events.iter().filter(|e| !e.retracted).count(), 3);
+}
+
+#[test]
+fn nothing_changes_when_everything_is_in_place() {
+    let s = scene();
+    let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+    let lives: Vec<LiveObject> = s
+        .instances
+        .iter()
+        .map(|i| live(100 + i.id, i.points.clone(), i.id as usize))
+        .collect();
+    for f in 0..10 {
+        assert!(det.update(f, &s, &lives).is_empty());
+    }
+}
+
+#[test]
+fn added_is_retracted_when_the_object_turns_out_to_be_in_place() {
+    let s = scene();
+    let cfg = ChangeConfig {
+        confirmations: 1,
+        ..ChangeConfig::default()
+    };
+    let mut det = ChangeDetector::new(cfg, &s);
+    let far = live(
+        7,
+        box_points(Point3::new(0.0, 2.0, 3.0), Vector3::new(0.2, 0.2, 0.2)),
+        6,
+    );
+    let fired = det.update(0, &s, std::slice::from_ref(&far));
+    assert_eq!(fired.len(), 1);
+    assert_eq!(fired[0].kind, ChangeKind::Added);
+    // Fusion later corrects the object: it is instance 1 in place.
+    let fixed = live(7, s.instances[0].points.clone(), 1);
+    let out = det.update(1, &s, &[fixed]);
+    assert_eq!(out.len(), 1);
+    assert!(out[0].retracted && out[0].id == fired[0].id);
+    assert!(det.active_events().is_empty());
+}

@@ -1,0 +1,382 @@
+//! The relocalisation state machine: Lost → Candidate → Localised, with hysteresis,
+//! a minimum-inlier gate and recovery when a fix turns out wrong.
+//!
+//! It consumes, once per evaluation, the best *verified* hypothesis (if any) and the
+//! verification of the current estimate (if there is one), and decides what the engine
+//! reports. A wrong fix is worse than none: a hypothesis must be confirmed by
+//! `confirmations` consecutive agreeing evaluations before the state becomes
+//! Localised, and an established fix is only replaced after a conflicting hypothesis
+//! has been confirmed the same way while the current one fails verification.
+
+use serde::Serialize;
+
+use crate::eval::pose_error;
+use crate::frame::Pose;
+
+/// What the engine reports about its fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrackingState {
+    /// No fix.
+    Lost,
+    /// A hypothesis is being confirmed; not yet reported as a fix.
+    Candidate,
+    /// A confirmed fix: `T_map_session` is reported.
+    Localised,
+}
+
+impl TrackingState {
+    /// Lower-case name as used in results files.
+    pub fn name(self) -> &'static str {
+        match self {
+            TrackingState::Lost => "lost",
+            TrackingState::Candidate => "candidate",
+            TrackingState::Localised => "localised",
+        }
+    }
+}
+
+/// A relocalisation hypothesis that passed geometric verification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedHypothesis {
+    /// Index of the database scene.
+    pub scene: usize,
+    /// Session-to-map transform.
+    pub T_map_session: Pose,
+    /// Instance correspondences consistent with it.
+    pub inliers: usize,
+    /// Share of live surface points that lie on the scene's surface under it.
+    pub fitness: f32,
+}
+
+/// Tuning of the state machine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateConfig {
+    /// Agreeing evaluations needed before a hypothesis becomes a fix.
+    pub confirmations: usize,
+    /// Hypotheses agree when within this translation (metres)…
+    pub agree_translation_m: f32,
+    /// …and this rotation (degrees).
+    pub agree_rotation_deg: f32,
+    /// Minimum instance inliers for a hypothesis to count at all.
+    pub min_inliers: usize,
+    /// Minimum surface fitness for a hypothesis to count at all.
+    pub min_fitness: f32,
+    /// Consecutive failed verifications of the current fix before it is dropped.
+    pub max_failures: usize,
+    /// Consecutive evaluations without support before a candidate is dropped.
+    pub candidate_patience: usize,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        StateConfig {
+            confirmations: 3,
+            agree_translation_m: 0.15,
+            agree_rotation_deg: 5.0,
+            min_inliers: 4,
+            min_fitness: 0.5,
+            max_failures: 4,
+            candidate_patience: 4,
+        }
+    }
+}
+
+/// A state change, reported as an engine event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StateEvent {
+    /// A fix was established (first time or after being lost).
+    Localised {
+        /// Scene index.
+        scene: usize,
+        /// The fix.
+        T_map_session: Pose,
+        /// Confidence in `[0, 1]`.
+        confidence: f32,
+    },
+    /// The fix was replaced by a different confirmed one (the old one was wrong).
+    Relocalised {
+        /// Scene index.
+        scene: usize,
+        /// The new fix.
+        T_map_session: Pose,
+        /// Confidence in `[0, 1]`.
+        confidence: f32,
+    },
+    /// The fix was dropped.
+    Lost,
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    hyp: VerifiedHypothesis,
+    agreements: usize,
+    misses: usize,
+}
+
+/// The state machine.
+#[derive(Debug, Clone)]
+pub struct Localiser {
+    cfg: StateConfig,
+    state: TrackingState,
+    fix: Option<VerifiedHypothesis>,
+    confidence: f32,
+    pending: Option<Pending>,
+    failures: usize,
+}
+
+impl Localiser {
+    /// A localiser in the Lost state.
+    pub fn new(cfg: StateConfig) -> Localiser {
+        Localiser {
+            cfg,
+            state: TrackingState::Lost,
+            fix: None,
+            confidence: 0.0,
+            pending: None,
+            failures: 0,
+        }
+    }
+
+    /// Current state.
+    pub fn state(&self) -> TrackingState {
+        self.state
+    }
+
+    /// The reported fix (only in the Localised state).
+    pub fn fix(&self) -> Option<&VerifiedHypothesis> {
+        if self.state == TrackingState::Localised {
+            self.fix.as_ref()
+        } else {
+            None
+        }
+    }
+
+    /// Confidence of the reported fix in `[0, 1]` (0 without a fix).
+    pub fn confidence(&self) -> f32 {
+        if self.state == TrackingState::Localised {
+            self.confidence
+        } else {
+            0.0
+        }
+    }
+
+    fn agree(&self, a: &VerifiedHypothesis, b: &VerifiedHypothesis) -> bool {
+        let e = pose_error(&a.T_map_session, &b.T_map_session);
+        a.scene == b.scene && e.within(self.cfg.agree_translation_m, self.cfg.agree_rotation_deg)
+    }
+
+    fn passes_gate(&self, h: &VerifiedHypothesis) -> bool {
+        h.inliers >= self.cfg.min_inliers && h.fitness >= self.cfg.min_fitness
+    }
+
+    fn confidence_of(&self, h: &VerifiedHypothesis, agreements: usize) -> f32 {
+        let support = 1.0 - (-(h.inliers as f32) / 6.0).exp();
+        let confirm = (agreements as f32 / (self.cfg.confirmations as f32 + 2.0)).min(1.0);
+        (h.fitness.clamp(0.0, 1.0) * support * (0.5 + 0.5 * confirm)).clamp(0.0, 1.0)
+    }
+
+    /// Feeds one evaluation: the best verified hypothesis of this round (if any), and
+    /// whether the current fix still verifies (`None` when it was not checked).
+    pub fn update(
+        &mut self,
+        best: Option<VerifiedHypothesis>,
+        current_verified: Option<bool>,
+    ) -> Vec<StateEvent> {
+        let mut events = Vec::new();
+        let best = best.filter(|h| self.passes_gate(h));
+
+        if self.state == TrackingState::Localised {
+            if let Some(ok) = current_verified {
+                self.failures = if ok { 0 } else { self.failures + 1 };
+            }
+            let supports_fix = match (&best, &self.fix) {
+                (Some(b), Some(f)) => self.agree(b, f),
+                _ => false,
+            };
+            if supports_fix {
+                if let Some(b) = best {
+                    self.confidence = self.confidence_of(&b, self.cfg.confirmations + 2);
+                    self.fix = Some(b);
+                }
+                self.failures = 0;
+                self.pending = None;
+                return events;
+            }
+            // A conflicting hypothesis: confirm it like a new one.
+            if let Some(b) = best {
+                self.track_pending(b);
+            } else if let Some(p) = &mut self.pending {
+                p.misses += 1;
+                if p.misses > self.cfg.candidate_patience {
+                    self.pending = None;
+                }
+            }
+            let confirmed = self
+                .pending
+                .as_ref()
+                .is_some_and(|p| p.agreements >= self.cfg.confirmations);
+            if confirmed && self.failures > 0 {
+                if let Some(p) = self.pending.take() {
+                    self.confidence = self.confidence_of(&p.hyp, p.agreements);
+                    events.push(StateEvent::Relocalised {
+                        scene: p.hyp.scene,
+                        T_map_session: p.hyp.T_map_session,
+                        confidence: self.confidence,
+                    });
+                    self.fix = Some(p.hyp);
+                    self.failures = 0;
+                }
+            } else if self.failures >= self.cfg.max_failures {
+                self.state = if self.pending.is_some() {
+                    TrackingState::Candidate
+                } else {
+                    TrackingState::Lost
+                };
+                self.fix = None;
+                self.confidence = 0.0;
+                self.failures = 0;
+                events.push(StateEvent::Lost);
+            }
+            return events;
+        }
+
+        match best {
+            Some(b) => self.track_pending(b),
+            None => {
+                if let Some(p) = &mut self.pending {
+                    p.misses += 1;
+                    if p.misses > self.cfg.candidate_patience {
+                        self.pending = None;
+                    }
+                }
+            }
+        }
+        match &self.pending {
+            None => self.state = TrackingState::Lost,
+            Some(p) if p.agreements >= self.cfg.confirmations => {
+                let hyp = p.hyp.clone();
+                self.confidence = self.confidence_of(&hyp, p.agreements);
+                events.push(StateEvent::Localised {
+                    scene: hyp.scene,
+                    T_map_session: hyp.T_map_session,
+                    confidence: self.confidence,
+                });
+                self.fix = Some(hyp);
+                self.pending = None;
+                self.failures = 0;
+                self.state = TrackingState::Localised;
+            }
+            Some(_) => self.state = TrackingState::Candidate,
+        }
+        events
+    }
+
+    fn track_pending(&mut self, b: VerifiedHypothesis) {
+        let agrees = self
+            .pending
+            .as_ref()
+            .is_some_and(|p| self.agree(&p.hyp, &b));
+        match &mut self.pending {
+            Some(p) if agrees => {
+                p.agreements += 1;
+                p.misses = 0;
+                p.hyp = b;
+            }
+            _ => {
+                self.pending = Some(Pending {
+                    hyp: b,
+                    agreements: 1,
+                    misses: 0,
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nalgebra::Vector3;
+
+    fn hyp(scene: usize, x: f32, inliers: usize) -> VerifiedHypothesis {
+        VerifiedHypothesis {
+            scene,
+            T_map_session: Pose::new(Vector3::new(x, 0.0, 0.0), Vector3::zeros()),
+            inliers,
+            fitness: 0.8,
+        }
+    }
+
+    #[test]
+    fn needs_confirmations_before_reporting_a_fix() {
+        let mut l = Localiser::new(StateConfig::default());
+        assert!(l.update(Some(hyp(0, 1.0, 6)), None).is_empty());
+        assert_eq!(l.state(), TrackingState::Candidate);
+        assert!(l.fix().is_none());
+        l.update(Some(hyp(0, 1.02, 6)), None);
+        let ev = l.update(Some(hyp(0, 1.01, 6)), None);
+        assert_eq!(l.state(), TrackingState::Localised);
+        assert!(matches!(
+            ev.as_slice(),
+            [StateEvent::Localised { scene: 0, .. }]
+        ));
+        assert!(l.confidence() > 0.0 && l.confidence() <= 1.0);
+    }
+
+    #[test]
+    fn disagreeing_or_weak_hypotheses_never_fix() {
+        let mut l = Localiser::new(StateConfig::default());
+        for i in 0..20 {
+            // Jumps between places: never three agreeing in a row.
+            l.update(Some(hyp(0, (i % 2) as f32 * 3.0, 8)), None);
+            assert_ne!(l.state(), TrackingState::Localised);
+        }
+        let mut l = Localiser::new(StateConfig::default());
+        for _ in 0..10 {
+            l.update(Some(hyp(0, 1.0, 2)), None); // below the inlier gate
+        }
+        assert_eq!(l.state(), TrackingState::Lost);
+    }
+
+    #[test]
+    fn wrong_fix_is_recovered_and_persistent_failure_loses_it() {
+        let mut l = Localiser::new(StateConfig::default());
+        for _ in 0..3 {
+            l.update(Some(hyp(0, 1.0, 6)), None);
+        }
+        assert_eq!(l.state(), TrackingState::Localised);
+        // The current fix stops verifying while another one is confirmed.
+        let mut events = Vec::new();
+        for _ in 0..3 {
+            events.extend(l.update(Some(hyp(0, 4.0, 9)), Some(false)));
+        }
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, StateEvent::Relocalised { .. }))
+        );
+        let fix = l.fix().unwrap();
+        assert!((fix.T_map_session.translation.x - 4.0).abs() < 1e-6);
+        // Now nothing verifies any more: the fix is dropped.
+        let mut lost = false;
+        for _ in 0..4 {
+            lost |= l.update(None, Some(false)).contains(&StateEvent::Lost);
+        }
+        assert!(lost);
+        assert_eq!(l.state(), TrackingState::Lost);
+        assert!(l.fix().is_none());
+    }
+
+    #[test]
+    fn a_verified_fix_survives_rounds_without_hypotheses() {
+        let mut l = Localiser::new(StateConfig::default());
+        for _ in 0..3 {
+            l.update(Some(hyp(1, 0.0, 6)), None);
+        }
+        for _ in 0..50 {
+            assert!(l.update(None, Some(true)).is_empty());
+        }
+        assert_eq!(l.state(), TrackingState::Localised);
+    }
+}
