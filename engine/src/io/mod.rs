@@ -9,7 +9,9 @@
 //! Bad input gives an [`IoError`] naming the file and the problem.
 
 pub mod error;
+pub mod npy;
 pub mod ply;
+pub mod scan;
 pub mod selection;
 
 pub use error::IoError;

@@ -12,8 +12,11 @@
 //!   floating-point values as 0..1 (scaled by 255, rounded, clamped); instance id
 //!   from the first present of `instance instance_id objectId object_id
 //!   label_instance`; semantic id from the first present of `label semantic class
-//!   category`. Ids are stored as `u32`: negative values (the usual "none" code) map
-//!   to 0, values above `u32::MAX` are an error.
+//!   category`. Ids become `u32` with the rules of
+//!   [`map_instance_ids`](crate::io::scan::map_instance_ids) and
+//!   [`map_semantic_ids`](crate::io::scan::map_semantic_ids): 0 means "none", negative
+//!   values are "none", and when negative values are present instance ids are
+//!   shifted by +1 so a raw instance 0 stays distinct from "none".
 //! - Positions are read as stored (units of the file, metres by convention), no
 //!   frame change. NaN or infinite coordinates are [`IoError::NonFinite`].
 //! - Errors name the file, with the 1-based line for ASCII data and header lines, or
@@ -22,9 +25,12 @@
 //!   in shortest round-trip form); the file is written to a temporary file in the
 //!   same folder and renamed into place, so readers never see a partial file.
 
+#[path = "ply_read.rs"]
+mod read;
 #[path = "ply_write.rs"]
 mod write;
 
+pub use read::{parse_ply, read_ply};
 pub use write::{write_ascii, write_binary, write_binary_big_endian};
 
 /// The encoding of a PLY file's data section.
@@ -48,7 +54,6 @@ impl PlyFormat {
         }
     }
 
-    #[allow(dead_code)] // used by the reader, which lands next
     fn from_header_name(name: &str) -> Option<PlyFormat> {
         match name {
             "ascii" => Some(PlyFormat::Ascii),
@@ -60,7 +65,6 @@ impl PlyFormat {
 }
 
 /// A PLY scalar type.
-#[allow(dead_code)] // used by the reader, which lands next
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ScalarType {
     I8,
@@ -73,7 +77,6 @@ pub(crate) enum ScalarType {
     F64,
 }
 
-#[allow(dead_code)] // used by the reader, which lands next
 impl ScalarType {
     fn parse(name: &str) -> Option<ScalarType> {
         Some(match name {
