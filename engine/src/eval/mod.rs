@@ -4,6 +4,8 @@
 
 pub mod localisable;
 pub mod metrics;
+pub mod replay;
+pub mod retrieval;
 pub mod session;
 
 pub use localisable::{DepthCoverage, SurfaceCoverage};
@@ -11,4 +13,5 @@ pub use metrics::{
     ChangeScore, PoseError, PrecisionRecall, RelocFrame, RelocSummary, percentile, pose_error,
     summarise_reloc,
 };
+pub use replay::{Latency, Replay, ReplayFrame, StageLatency, replay};
 pub use session::random_session_transform;

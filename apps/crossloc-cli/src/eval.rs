@@ -1,0 +1,419 @@
+//! `crossloc eval reloc | changes | retrieval`: run the engine and score it against
+//! the ground truth.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use crossloc::change::ChangeKind;
+use crossloc::db::SceneDatabase;
+use crossloc::eval::{
+    ChangeScore, DepthCoverage, PrecisionRecall, RelocFrame, RelocSummary, Replay, SurfaceCoverage,
+    summarise_reloc,
+};
+use crossloc::frame::Pose;
+use crossloc::io::detect::{DatasetFormat, detect_format, open_sequence};
+use crossloc::io::{FrameSelection, ply};
+use crossloc::pipeline::EngineEvent;
+use crossloc::synth::{self, ScanTruth, SynthDataset};
+use nalgebra::Point3;
+use serde_json::{Value, json};
+
+use crate::session::{LocaliseArgs, load_db, run_sequence, write_outputs};
+
+/// `crossloc eval` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Relocalisation accuracy (a sequence, or every rescan of a synthetic dataset).
+    Reloc(EvalRelocArgs),
+    /// Change-detection precision / recall / F1 on a synthetic dataset.
+    Changes(EvalDatasetArgs),
+    /// Scene retrieval recall@1 / @5 on a synthetic dataset.
+    Retrieval(EvalDatasetArgs),
+}
+
+/// Arguments of `eval reloc`.
+#[derive(Debug, Args)]
+pub struct EvalRelocArgs {
+    /// As for `localise`.
+    #[command(flatten)]
+    pub run: LocaliseArgs,
+    /// Output JSON with the scores.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+/// Arguments of `eval changes` and `eval retrieval`.
+#[derive(Debug, Args)]
+pub struct EvalDatasetArgs {
+    /// Scene database file.
+    #[arg(long)]
+    pub db: PathBuf,
+    /// Synthetic dataset folder.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Seed of the hidden session transforms.
+    #[arg(long, default_value_t = 1)]
+    pub session_seed: u64,
+    /// Output JSON with the scores.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+/// Runs `crossloc eval`.
+pub fn run(cmd: &EvalCommand) -> Result<()> {
+    match cmd {
+        EvalCommand::Reloc(a) => eval_reloc(a),
+        EvalCommand::Changes(a) => eval_changes(a),
+        EvalCommand::Retrieval(a) => eval_retrieval(a),
+    }
+}
+
+fn write_json(path: &Option<PathBuf>, v: &Value) -> Result<()> {
+    let text = serde_json::to_string_pretty(v)?;
+    println!("{text}");
+    if let Some(p) = path {
+        std::fs::write(p, &text).with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    Ok(())
+}
+
+/// Scores a replay against the truth, with a per-frame localisability test.
+fn score(r: &Replay, localisable: &dyn Fn(&crossloc::eval::ReplayFrame) -> bool) -> RelocSummary {
+    let frames: Vec<RelocFrame> = r
+        .frames
+        .iter()
+        .map(|f| RelocFrame {
+            index: f.index,
+            localisable: localisable(f),
+            localised: f.T_map_session.is_some(),
+            estimate: f.T_map_session,
+        })
+        .collect();
+    summarise_reloc(&frames, &r.T_session_map.inverse())
+}
+
+fn summary_json(s: &RelocSummary, r: &[&Replay]) -> Value {
+    let frames: usize = r.iter().map(|x| x.frames.len()).sum();
+    let seconds: f64 = r.iter().map(|x| x.seconds).sum();
+    let lat = r.first().map(|x| x.stage_latency()).unwrap_or_default();
+    let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("fps".into(), json!(frames as f64 / seconds.max(1e-9)));
+        o.insert(
+            "stage_latency_ms".into(),
+            serde_json::to_value(lat).unwrap_or(Value::Null),
+        );
+        o.insert(
+            "frames_in".into(),
+            json!(r.iter().map(|x| x.stats.pushed).sum::<u64>()),
+        );
+        o.insert(
+            "frames_out".into(),
+            json!(r.iter().map(|x| x.stats.processed).sum::<u64>()),
+        );
+    }
+    v
+}
+
+/// Depth coverage of the frames a sequence scene was built from (every 5th frame).
+fn coverage_of_sequence_scenes(db: &SceneDatabase) -> Result<DepthCoverage> {
+    let mut cov = DepthCoverage::new(4);
+    for s in &db.scenes {
+        let Some(path) = s.metadata.get("source_path") else {
+            continue;
+        };
+        let num = |k: &str| s.metadata.get(k).and_then(|v| v.parse::<u64>().ok());
+        let stride = num("selection_stride").unwrap_or(1) as usize;
+        let sel = FrameSelection {
+            start: num("selection_start"),
+            end: num("selection_end"),
+            stride: stride * 5,
+        };
+        for f in open_sequence(Path::new(path), sel)? {
+            let f = f?;
+            if let Some(T) = f.T_session_camera {
+                cov.add_frame(&f, &T);
+            }
+        }
+    }
+    Ok(cov)
+}
+
+fn eval_reloc(a: &EvalRelocArgs) -> Result<()> {
+    let db = load_db(&a.run.db)?;
+    if detect_format(&a.run.input)? == DatasetFormat::SyntheticDataset {
+        return eval_reloc_synthetic(a, db);
+    }
+    let selection = a.run.frames.unwrap_or_default();
+    let r = run_sequence(db.clone(), &a.run.input, selection, a.run.session_seed)?;
+    write_outputs(&a.run, &r)?;
+    let cov = coverage_of_sequence_scenes(&db)?;
+    // Localisability needs the frames' depth: read them again (deterministic).
+    let mut localisable = BTreeMap::new();
+    for f in open_sequence(&a.run.input, selection)? {
+        let f = f?;
+        if let Some(T) = f.T_session_camera {
+            localisable.insert(f.index, !cov.is_empty() && cov.is_localisable(&f, &T));
+        }
+    }
+    let s = score(&r, &|f| localisable.get(&f.index).copied().unwrap_or(false));
+    write_json(&a.json, &summary_json(&s, &[&r]))
+}
+
+fn rescans(ds: &SynthDataset) -> Vec<(usize, usize, String)> {
+    let mut v = Vec::new();
+    for (room, name) in ds.rooms.iter().enumerate() {
+        for scan in 1..=ds.rescans {
+            v.push((room, scan, name.clone()));
+        }
+    }
+    v
+}
+
+fn surface_of(ds: &SynthDataset, room: usize) -> Result<SurfaceCoverage> {
+    let path = ds.scan_dir(room, 0).join("surface.ply");
+    let cloud = ply::read_ply(&path)?;
+    Ok(SurfaceCoverage::new(&cloud.points))
+}
+
+fn eval_reloc_synthetic(a: &EvalRelocArgs, db: Arc<SceneDatabase>) -> Result<()> {
+    let ds = synth::load_dataset(&a.run.input)?;
+    let mut all_frames = Vec::new();
+    let mut replays = Vec::new();
+    let mut per_seq = Vec::new();
+    for (i, (room, scan, name)) in rescans(&ds).into_iter().enumerate() {
+        let dir = ds.scan_dir(room, scan);
+        let seed = a.run.session_seed.wrapping_add(i as u64 * 7919);
+        let r = run_sequence(db.clone(), &dir, a.run.frames.unwrap_or_default(), seed)?;
+        let cov = surface_of(&ds, room)?;
+        let mut loc = BTreeMap::new();
+        for f in open_sequence(&dir, a.run.frames.unwrap_or_default())? {
+            let f = f?;
+            if let Some(T) = f.T_session_camera {
+                loc.insert(f.index, cov.is_localisable(&f, &T));
+            }
+        }
+        let s = score(&r, &|f| loc.get(&f.index).copied().unwrap_or(false));
+        let wrong_scene = r
+            .events
+            .iter()
+            .any(|e| matches!(e, EngineEvent::Localised { scene, .. } if scene != &name));
+        eprintln!(
+            "{name}/scan_{scan:02}: first fix {:?}, success {:.3} (after fix {:.3}), false fixes {}, wrong scene {}",
+            s.first_fix_frame,
+            s.success_rate_5cm5deg,
+            s.success_rate_after_first_fix,
+            s.false_fix_frames,
+            wrong_scene
+        );
+        per_seq.push(json!({"sequence": format!("{name}/scan_{scan:02}"), "summary": s, "wrong_scene": wrong_scene}));
+        let T_true = r.T_session_map.inverse();
+        for f in &r.frames {
+            all_frames.push((
+                T_true,
+                RelocFrame {
+                    index: f.index,
+                    localisable: loc.get(&f.index).copied().unwrap_or(false),
+                    localised: f.T_map_session.is_some(),
+                    estimate: f.T_map_session,
+                },
+            ));
+        }
+        replays.push(r);
+    }
+    // Aggregate: re-express every estimate relative to its own truth.
+    let frames: Vec<RelocFrame> = all_frames
+        .iter()
+        .map(|(T, f)| RelocFrame {
+            estimate: f.estimate.map(|e| e * T.inverse()),
+            ..f.clone()
+        })
+        .collect();
+    let mut agg = summarise_reloc(&frames, &Pose::identity());
+    let firsts: Vec<u64> = per_seq
+        .iter()
+        .filter_map(|p| p["summary"]["first_fix_frame"].as_u64())
+        .collect();
+    agg.first_fix_frame = if firsts.len() == per_seq.len() {
+        firsts.iter().max().copied()
+    } else {
+        None
+    };
+    let refs: Vec<&Replay> = replays.iter().collect();
+    let mut v = summary_json(&agg, &refs);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("sequences".into(), json!(per_seq));
+    }
+    write_json(&a.json, &v)
+}
+
+/// Ground-truth id of the object whose posed box (grown by `margin`) contains `p`.
+fn truth_id_at(truth: &ScanTruth, p: &Point3<f32>, margin: f32) -> Option<u32> {
+    truth
+        .instances
+        .iter()
+        .filter(|i| {
+            let l = i.T_map_object.inverse() * p;
+            (0..3).all(|k| l[k] >= i.bbox_min[k] - margin && l[k] <= i.bbox_max[k] + margin)
+        })
+        .map(|i| {
+            let c = i.T_map_object
+                * Point3::new(
+                    (i.bbox_min[0] + i.bbox_max[0]) / 2.0,
+                    (i.bbox_min[1] + i.bbox_max[1]) / 2.0,
+                    (i.bbox_min[2] + i.bbox_max[2]) / 2.0,
+                );
+            ((c - p).norm(), i.id)
+        })
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|x| x.1)
+}
+
+/// Majority ground-truth id of a database instance's points.
+fn truth_id_of_points(truth: &ScanTruth, pts: &[Point3<f32>]) -> Option<u32> {
+    let mut votes: BTreeMap<u32, usize> = BTreeMap::new();
+    for p in pts.iter().step_by((pts.len() / 100).max(1)) {
+        if let Some(id) = truth_id_at(truth, p, 0.03) {
+            *votes.entry(id).or_default() += 1;
+        }
+    }
+    let total: usize = votes.values().sum();
+    votes
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .filter(|(_, n)| *n * 2 > total.max(1))
+        .map(|(id, _)| id)
+}
+
+fn eval_changes(a: &EvalDatasetArgs) -> Result<()> {
+    let db = load_db(&a.db)?;
+    let ds = synth::load_dataset(&a.input)?;
+    let (mut moved, mut added, mut removed) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, (room, scan, name)) in rescans(&ds).into_iter().enumerate() {
+        let reference = synth::load_scan_truth(&ds.scan_dir(room, 0))?;
+        let truth = synth::load_scan_truth(&ds.scan_dir(room, scan))?;
+        let Some(scene) = db.scene(&name) else {
+            bail!("the database has no scene {name}")
+        };
+        let r = run_sequence(
+            db.clone(),
+            &ds.scan_dir(room, scan),
+            FrameSelection::ALL,
+            a.session_seed.wrapping_add(i as u64 * 7919),
+        )?;
+        // Standing events at the end (retractions applied).
+        let mut active: BTreeMap<u64, crossloc::change::ChangeEvent> = BTreeMap::new();
+        for e in &r.events {
+            if let EngineEvent::Change(c) = e {
+                if c.retracted {
+                    active.remove(&c.id);
+                } else {
+                    active.insert(c.id, c.clone());
+                }
+            }
+        }
+        let expected = |k: synth::ChangeKind| -> Vec<u32> {
+            truth
+                .changes
+                .iter()
+                .filter(|c| c.kind == k)
+                .map(|c| c.instance)
+                .collect()
+        };
+        let db_truth = |id: u32| -> Option<u32> {
+            scene
+                .instances
+                .iter()
+                .find(|x| x.id == id)
+                .and_then(|x| truth_id_of_points(&reference, &x.points))
+        };
+        let count =
+            |kind: ChangeKind,
+             exp: Vec<u32>,
+             map: &dyn Fn(&crossloc::change::ChangeEvent) -> Option<u32>| {
+                let reported: Vec<Option<u32>> = active
+                    .values()
+                    .filter(|c| c.kind == kind)
+                    .map(map)
+                    .collect();
+                let mut hit: Vec<u32> = reported
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .filter(|id| exp.contains(id))
+                    .collect();
+                hit.sort_unstable();
+                hit.dedup();
+                PrecisionRecall::from_counts(hit.len(), reported.len(), exp.len())
+            };
+        let m = count(
+            ChangeKind::Moved,
+            expected(synth::ChangeKind::Moved),
+            &|c| c.db_instance.and_then(db_truth),
+        );
+        let rm = count(
+            ChangeKind::Removed,
+            expected(synth::ChangeKind::Removed),
+            &|c| c.db_instance.and_then(db_truth),
+        );
+        let ad = count(
+            ChangeKind::Added,
+            expected(synth::ChangeKind::Added),
+            &|c| {
+                truth_id_at(
+                    &truth,
+                    &Point3::new(c.position[0], c.position[1], c.position[2]),
+                    0.1,
+                )
+            },
+        );
+        eprintln!(
+            "{name}/scan_{scan:02}: moved {}/{}/{} added {}/{}/{} removed {}/{}/{} (tp/reported/expected)",
+            m.true_positives,
+            m.reported,
+            m.expected,
+            ad.true_positives,
+            ad.reported,
+            ad.expected,
+            rm.true_positives,
+            rm.reported,
+            rm.expected
+        );
+        moved.push(m);
+        added.push(ad);
+        removed.push(rm);
+    }
+    let s = ChangeScore {
+        moved: PrecisionRecall::combine(&moved),
+        added: PrecisionRecall::combine(&added),
+        removed: PrecisionRecall::combine(&removed),
+    };
+    write_json(&a.json, &serde_json::to_value(s)?)
+}
+
+fn eval_retrieval(a: &EvalDatasetArgs) -> Result<()> {
+    let db = load_db(&a.db)?;
+    let ds = synth::load_dataset(&a.input)?;
+    let (mut at1, mut at5, mut n) = (0usize, 0usize, 0usize);
+    let mut rows = Vec::new();
+    for (room, scan, name) in rescans(&ds) {
+        let frames = open_sequence(&ds.scan_dir(room, scan), FrameSelection::ALL)?;
+        let ranked =
+            crossloc::eval::retrieval::rank_scenes_for_sequence(&Default::default(), &db, frames)?;
+        let pos = ranked.iter().position(|(s, _)| s == &name);
+        at1 += usize::from(pos == Some(0));
+        at5 += usize::from(pos.is_some_and(|p| p < 5));
+        n += 1;
+        rows.push(json!({"query": format!("{name}/scan_{scan:02}"), "rank": pos.map(|p| p + 1), "top": ranked.iter().take(5).collect::<Vec<_>>()}));
+    }
+    let v = json!({
+        "queries": n,
+        "recall_at_1": at1 as f64 / n.max(1) as f64,
+        "recall_at_5": at5 as f64 / n.max(1) as f64,
+        "per_query": rows,
+    });
+    write_json(&a.json, &v)
+}

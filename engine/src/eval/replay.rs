@@ -1,0 +1,185 @@
+//! Replaying a recorded sequence as a headset would: the engine receives
+//! `T_session_camera = T_session_map · T_map_camera`, with `T_session_map` drawn
+//! from a seed and never shown to the engine. Frames are pushed through the
+//! threaded [`Engine`] with blocking back-pressure, so every frame is processed.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::metrics::percentile;
+use crate::db::SceneDatabase;
+use crate::frame::{Pose, RgbdFrame};
+use crate::io::IoError;
+use crate::localise::state::TrackingState;
+use crate::pipeline::{
+    Engine, EngineConfig, EngineEvent, EngineStats, FrameResult, PipelineError, StageTimes,
+};
+
+/// One replayed frame: what the engine said and the truth.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayFrame {
+    /// Frame index.
+    pub index: u64,
+    /// Timestamp, seconds.
+    pub timestamp: f64,
+    /// The engine's state after the frame.
+    pub state: TrackingState,
+    /// The engine's fix, if Localised.
+    pub T_map_session: Option<Pose>,
+    /// Confidence of the fix.
+    pub confidence: f32,
+    /// True camera pose in the map frame (from the dataset), when known.
+    pub T_map_camera: Option<Pose>,
+    /// Stage times.
+    pub times: StageTimes,
+}
+
+/// p50 and p99 of one stage, milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Latency {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+/// Per-stage latency summary (the `stage_latency_ms` key).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct StageLatency {
+    /// Segmentation.
+    pub segment: Latency,
+    /// Fusion.
+    pub fuse: Latency,
+    /// Descriptors.
+    pub encode: Latency,
+    /// Matching, RANSAC, ICP.
+    pub localise: Latency,
+    /// Change detection.
+    pub change: Latency,
+    /// Sum of the stages.
+    pub total: Latency,
+}
+
+/// The outcome of a replay.
+#[derive(Debug, Clone)]
+pub struct Replay {
+    /// The hidden session transform.
+    pub T_session_map: Pose,
+    /// Frames in order.
+    pub frames: Vec<ReplayFrame>,
+    /// Every event, in order.
+    pub events: Vec<EngineEvent>,
+    /// Frames that could not be read or processed.
+    pub bad_frames: usize,
+    /// Frames in, processed, dropped.
+    pub stats: EngineStats,
+    /// Wall-clock seconds from the first push to the last result.
+    pub seconds: f64,
+}
+
+impl Replay {
+    /// Frames processed per second, end to end (reading and decoding included).
+    pub fn fps(&self) -> f64 {
+        self.frames.len() as f64 / self.seconds.max(1e-9)
+    }
+
+    /// Per-stage latency percentiles.
+    pub fn stage_latency(&self) -> StageLatency {
+        let lat = |f: &dyn Fn(&StageTimes) -> f64| {
+            let v: Vec<f64> = self.frames.iter().map(|r| f(&r.times)).collect();
+            Latency {
+                p50: percentile(&v, 50.0).unwrap_or(0.0),
+                p99: percentile(&v, 99.0).unwrap_or(0.0),
+            }
+        };
+        StageLatency {
+            segment: lat(&|t| t.segment_ms),
+            fuse: lat(&|t| t.fuse_ms),
+            encode: lat(&|t| t.encode_ms),
+            localise: lat(&|t| t.localise_ms),
+            change: lat(&|t| t.change_ms),
+            total: lat(&|t| t.segment_ms + t.fuse_ms + t.encode_ms + t.localise_ms + t.change_ms),
+        }
+    }
+}
+
+/// Replays `frames` (poses in the map frame) through an engine for `db`, moving the
+/// poses into the session frame given by `T_session_map`. `progress` is called once
+/// per frame read.
+pub fn replay(
+    cfg: EngineConfig,
+    db: Arc<SceneDatabase>,
+    frames: impl Iterator<Item = Result<RgbdFrame, IoError>>,
+    T_session_map: Pose,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Replay, PipelineError> {
+    let mut engine = Engine::new(cfg, db)?;
+    let mut truth: std::collections::BTreeMap<u64, Option<Pose>> =
+        std::collections::BTreeMap::new();
+    let mut results: Vec<FrameResult> = Vec::new();
+    let mut bad = 0usize;
+    let start = Instant::now();
+    let collect = |engine: &mut Engine, results: &mut Vec<FrameResult>, bad: &mut usize| {
+        for r in engine.poll_results() {
+            match r {
+                Ok(r) => results.push(r),
+                Err(_) => *bad += 1,
+            }
+        }
+    };
+    for frame in frames {
+        let mut frame = match frame {
+            Ok(f) => f,
+            Err(e) => {
+                log::warn!("skipping a frame: {e}");
+                bad += 1;
+                continue;
+            }
+        };
+        progress(frame.index);
+        let T_map_camera = frame.T_session_camera;
+        let Some(T) = T_map_camera else {
+            log::warn!("frame {}: no pose, skipped", frame.index);
+            bad += 1;
+            continue;
+        };
+        truth.insert(frame.index, T_map_camera);
+        frame.T_session_camera = Some(T_session_map * T);
+        engine.push_frame(frame)?;
+        collect(&mut engine, &mut results, &mut bad);
+    }
+    let (rest, stats) = engine.finish();
+    for r in rest {
+        match r {
+            Ok(r) => results.push(r),
+            Err(_) => bad += 1,
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let mut events = Vec::new();
+    let frames = results
+        .into_iter()
+        .map(|r| {
+            events.extend(r.events.iter().cloned());
+            ReplayFrame {
+                index: r.index,
+                timestamp: r.timestamp,
+                state: r.state,
+                T_map_session: r.T_map_session,
+                confidence: r.confidence,
+                T_map_camera: truth.get(&r.index).copied().flatten(),
+                times: r.times,
+            }
+        })
+        .collect();
+    Ok(Replay {
+        T_session_map,
+        frames,
+        events,
+        bad_frames: bad,
+        stats,
+        seconds,
+    })
+}

@@ -1,0 +1,261 @@
+//! The threaded engine facade: `Engine::new(config, database)`, `push_frame`,
+//! `poll_results` / `poll_events`, `state()`, clean shutdown.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+
+use crossbeam::channel::{Receiver, Sender, TrySendError, bounded, unbounded};
+
+use super::{EngineConfig, EngineEvent, FrameResult, PipelineError, Tracker};
+use crate::db::SceneDatabase;
+use crate::frame::RgbdFrame;
+use crate::localise::state::TrackingState;
+use crate::segment::{Segmentation, segment_frame};
+
+/// What [`Engine::push_frame`] does when the input queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backpressure {
+    /// Wait until there is room (nothing is lost; the caller slows down).
+    #[default]
+    Block,
+    /// Drop the oldest queued frame to make room (counted in [`EngineStats::dropped`]).
+    DropOldest,
+}
+
+/// Counters of a running or finished engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EngineStats {
+    /// Frames accepted by `push_frame`.
+    pub pushed: u64,
+    /// Frames dropped by the back-pressure policy.
+    pub dropped: u64,
+    /// Frames processed to a result.
+    pub processed: u64,
+    /// Frames that failed (reported and skipped).
+    pub failed: u64,
+}
+
+type Segmented = (RgbdFrame, Result<Segmentation, PipelineError>, f64);
+type Output = Result<FrameResult, PipelineError>;
+
+/// The relocalisation engine running on a pipeline of threads.
+pub struct Engine {
+    input: Option<Sender<RgbdFrame>>,
+    input_drain: Receiver<RgbdFrame>,
+    output: Receiver<Output>,
+    threads: Vec<JoinHandle<()>>,
+    state: Arc<AtomicU8>,
+    policy: Backpressure,
+    pushed: u64,
+    dropped: Arc<AtomicU64>,
+    processed: u64,
+    failed: u64,
+    events: VecDeque<EngineEvent>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("state", &self.state())
+            .field("pushed", &self.pushed)
+            .finish_non_exhaustive()
+    }
+}
+
+fn encode_state(s: TrackingState) -> u8 {
+    match s {
+        TrackingState::Lost => 0,
+        TrackingState::Candidate => 1,
+        TrackingState::Localised => 2,
+    }
+}
+
+impl Engine {
+    /// Starts an engine for `database` with `config`.
+    pub fn new(
+        config: EngineConfig,
+        database: Arc<SceneDatabase>,
+    ) -> Result<Engine, PipelineError> {
+        config
+            .segment
+            .validate()
+            .map_err(|e| PipelineError::Config(e.to_string()))?;
+        let cap = config.queue_capacity.max(1);
+        let policy = config.backpressure;
+        let seg_cfg = config.segment.clone();
+        let mut tracker = Tracker::new(config, database)?;
+        let (in_tx, in_rx) = bounded::<RgbdFrame>(cap);
+        let (mid_tx, mid_rx) = bounded::<Segmented>(cap);
+        let (out_tx, out_rx) = unbounded::<Output>();
+        let state = Arc::new(AtomicU8::new(0));
+        let dropped = Arc::new(AtomicU64::new(0));
+
+        let seg_rx = in_rx.clone();
+        let segmenter = std::thread::Builder::new()
+            .name("crossloc-segment".into())
+            .spawn(move || {
+                for frame in seg_rx.iter() {
+                    let t = std::time::Instant::now();
+                    let seg = segment_frame(&frame, &seg_cfg).map_err(|e| PipelineError::Frame {
+                        index: frame.index,
+                        message: e.to_string(),
+                    });
+                    let ms = t.elapsed().as_secs_f64() * 1e3;
+                    if mid_tx.send((frame, seg, ms)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| PipelineError::Config(format!("cannot start a thread: {e}")))?;
+        let st = state.clone();
+        let localiser = std::thread::Builder::new()
+            .name("crossloc-localise".into())
+            .spawn(move || {
+                for (frame, seg, seg_ms) in mid_rx.iter() {
+                    let t = std::time::Instant::now();
+                    let out = seg.and_then(|s| {
+                        let mut r = tracker.process_segmented(&frame, &s)?;
+                        r.times.segment_ms = seg_ms;
+                        Ok(r)
+                    });
+                    log::trace!("frame {} processed in {:?}", frame.index, t.elapsed());
+                    st.store(encode_state(tracker.state()), Ordering::Release);
+                    if out_tx.send(out).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| PipelineError::Config(format!("cannot start a thread: {e}")))?;
+        Ok(Engine {
+            input: Some(in_tx),
+            input_drain: in_rx,
+            output: out_rx,
+            threads: vec![segmenter, localiser],
+            state,
+            policy,
+            pushed: 0,
+            dropped,
+            processed: 0,
+            failed: 0,
+            events: VecDeque::new(),
+        })
+    }
+
+    /// Queues a frame. With [`Backpressure::Block`] this waits for room; with
+    /// [`Backpressure::DropOldest`] it drops the oldest queued frame instead.
+    pub fn push_frame(&mut self, frame: RgbdFrame) -> Result<(), PipelineError> {
+        let Some(tx) = &self.input else {
+            return Err(PipelineError::ShutDown);
+        };
+        match self.policy {
+            Backpressure::Block => tx.send(frame).map_err(|_| PipelineError::ShutDown)?,
+            Backpressure::DropOldest => {
+                let mut frame = frame;
+                loop {
+                    match tx.try_send(frame) {
+                        Ok(()) => break,
+                        Err(TrySendError::Full(f)) => {
+                            frame = f;
+                            if self.input_drain.try_recv().is_ok() {
+                                self.dropped.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        Err(TrySendError::Disconnected(_)) => return Err(PipelineError::ShutDown),
+                    }
+                }
+            }
+        }
+        self.pushed += 1;
+        Ok(())
+    }
+
+    fn take(&mut self, out: Output, into: &mut Vec<Output>) {
+        match &out {
+            Ok(r) => {
+                self.processed += 1;
+                self.events.extend(r.events.iter().cloned());
+            }
+            Err(e) => {
+                self.failed += 1;
+                log::warn!("{e}");
+            }
+        }
+        into.push(out);
+    }
+
+    /// Results of the frames processed since the last call, in frame order (a frame
+    /// that failed gives its error; the stream continues).
+    pub fn poll_results(&mut self) -> Vec<Result<FrameResult, PipelineError>> {
+        let mut v = Vec::new();
+        while let Ok(o) = self.output.try_recv() {
+            self.take(o, &mut v);
+        }
+        v
+    }
+
+    /// Events raised since the last call (collects pending results first; the
+    /// results themselves stay available to [`Engine::poll_results`] only if it was
+    /// called before).
+    pub fn poll_events(&mut self) -> Vec<EngineEvent> {
+        let _ = self.poll_results();
+        self.events.drain(..).collect()
+    }
+
+    /// The latest processed frame's state.
+    pub fn state(&self) -> TrackingState {
+        match self.state.load(Ordering::Acquire) {
+            2 => TrackingState::Localised,
+            1 => TrackingState::Candidate,
+            _ => TrackingState::Lost,
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> EngineStats {
+        EngineStats {
+            pushed: self.pushed,
+            dropped: self.dropped.load(Ordering::Relaxed),
+            processed: self.processed,
+            failed: self.failed,
+        }
+    }
+
+    /// Stops accepting frames, processes what is queued, joins the threads and
+    /// returns the remaining results with the final counters.
+    pub fn finish(mut self) -> (Vec<Result<FrameResult, PipelineError>>, EngineStats) {
+        self.input = None;
+        let mut rest = Vec::new();
+        for o in self.output.clone().iter() {
+            self.take(o, &mut rest);
+        }
+        self.join();
+        (rest, self.stats())
+    }
+
+    /// Stops at once: queued frames are discarded, threads joined.
+    pub fn shutdown(mut self) -> EngineStats {
+        self.input = None;
+        while self.input_drain.try_recv().is_ok() {}
+        self.join();
+        self.stats()
+    }
+
+    fn join(&mut self) {
+        self.input = None;
+        while self.input_drain.try_recv().is_ok() {}
+        // Keep draining outputs so the localise thread never blocks on a full queue.
+        for t in self.threads.drain(..) {
+            if t.join().is_err() {
+                log::error!("an engine thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.join();
+    }
+}

@@ -1,0 +1,175 @@
+//! The streaming pipeline and the engine facade.
+//!
+//! [`Tracker`] is the deterministic per-frame core (segment → fuse → encode → match →
+//! localise → changes). [`Engine`] runs it as two stages on threads connected by
+//! bounded crossbeam channels: ingest + segmentation, then everything else. Frames
+//! are pushed with [`Engine::push_frame`]; results and events are collected with
+//! [`Engine::poll_results`] / [`Engine::poll_events`]. The back-pressure policy is
+//! configurable: block the caller, or drop the oldest queued frame (counted).
+//! Shutdown is clean at any moment: dropping or calling [`Engine::shutdown`] drains
+//! the queues and joins the threads.
+
+mod engine;
+mod tracker;
+
+use serde::Serialize;
+
+pub use engine::{Backpressure, Engine, EngineStats};
+pub use tracker::{Tracker, structure_points};
+
+use crate::change::{ChangeConfig, ChangeEvent};
+use crate::encode::GeometricColorConfig;
+use crate::frame::Pose;
+use crate::fuse::FuseConfig;
+use crate::localise::state::{StateConfig, TrackingState};
+use crate::localise::{IcpConfig, RansacConfig};
+use crate::matching::MatchConfig;
+use crate::segment::SegmentConfig;
+
+/// Everything the engine can be tuned with.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Per-frame segmentation.
+    pub segment: SegmentConfig,
+    /// Live instance map.
+    pub fuse: FuseConfig,
+    /// Instance descriptor.
+    pub encoder: GeometricColorConfig,
+    /// Descriptor matching and scene retrieval.
+    pub matching: MatchConfig,
+    /// Minimal-set RANSAC over instance correspondences.
+    pub ransac: RansacConfig,
+    /// ICP verification and refinement.
+    pub icp: IcpConfig,
+    /// Lost / Candidate / Localised hysteresis.
+    pub state: StateConfig,
+    /// Change detection.
+    pub change: ChangeConfig,
+    /// Relocalisation (and change association) runs every this many frames.
+    pub reloc_every: u32,
+    /// Stable live instances needed before relocalisation is tried.
+    pub min_live_instances: usize,
+    /// Fewest points of a live instance to be described.
+    pub min_instance_points: usize,
+    /// Live surface points used for ICP.
+    pub icp_source_points: usize,
+    /// Hypotheses verified per candidate scene.
+    pub verify_per_scene: usize,
+    /// A rival hypothesis with at least this share of the best fitness makes the
+    /// result ambiguous (no fix).
+    pub ambiguity_ratio: f32,
+    /// Capacity of each inter-stage queue.
+    pub queue_capacity: usize,
+    /// What `push_frame` does when the input queue is full.
+    pub backpressure: Backpressure,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            segment: SegmentConfig::default(),
+            fuse: FuseConfig::default(),
+            encoder: GeometricColorConfig::default(),
+            matching: MatchConfig::default(),
+            ransac: RansacConfig::default(),
+            icp: IcpConfig {
+                initial_max_distance: 0.3,
+                final_max_distance: 0.05,
+                max_iterations: 30,
+                ..IcpConfig::default()
+            },
+            state: StateConfig::default(),
+            change: ChangeConfig::default(),
+            reloc_every: 3,
+            min_live_instances: 4,
+            min_instance_points: 30,
+            icp_source_points: 3000,
+            verify_per_scene: 2,
+            ambiguity_ratio: 0.9,
+            queue_capacity: 4,
+            backpressure: Backpressure::Block,
+        }
+    }
+}
+
+/// Wall time of each stage for one frame, milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct StageTimes {
+    /// Segmentation.
+    pub segment_ms: f64,
+    /// Fusion into the live map.
+    pub fuse_ms: f64,
+    /// Descriptor computation.
+    pub encode_ms: f64,
+    /// Matching, RANSAC and ICP.
+    pub localise_ms: f64,
+    /// Change detection.
+    pub change_ms: f64,
+}
+
+/// Something the engine reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineEvent {
+    /// A fix was established or replaced.
+    Localised {
+        /// Frame index.
+        frame: u64,
+        /// Scene name.
+        scene: String,
+        /// The fix.
+        T_map_session: Pose,
+        /// Confidence in `[0, 1]`.
+        confidence: f32,
+    },
+    /// The fix was lost.
+    Lost {
+        /// Frame index.
+        frame: u64,
+    },
+    /// A change (or the retraction of one).
+    Change(ChangeEvent),
+}
+
+/// The engine's answer for one frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameResult {
+    /// Frame index.
+    pub index: u64,
+    /// Frame timestamp, seconds.
+    pub timestamp: f64,
+    /// State after this frame.
+    pub state: TrackingState,
+    /// Name of the scene the device is localised in.
+    pub scene: Option<String>,
+    /// The fix (only when Localised).
+    pub T_map_session: Option<Pose>,
+    /// Confidence of the fix in `[0, 1]`.
+    pub confidence: f32,
+    /// Events raised by this frame.
+    pub events: Vec<EngineEvent>,
+    /// Per-stage time.
+    pub times: StageTimes,
+}
+
+/// Why the engine could not start or process a frame.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    /// A configuration value is unusable.
+    #[error("invalid engine configuration: {0}")]
+    Config(String),
+    /// The database cannot be used.
+    #[error("database: {0}")]
+    Database(String),
+    /// One frame could not be processed (the stream continues).
+    #[error("frame {index}: {message}")]
+    Frame {
+        /// Frame index.
+        index: u64,
+        /// What went wrong.
+        message: String,
+    },
+    /// The engine has shut down.
+    #[error("the engine has shut down")]
+    ShutDown,
+}
