@@ -14,8 +14,24 @@ pub mod ply;
 pub mod scan;
 pub mod selection;
 
+pub mod detect;
+pub mod image_io;
+pub mod pose_text;
+pub mod redwood;
+pub mod seven_scenes;
+pub mod single;
+pub mod trajectory;
+pub mod tum;
+
 pub use error::IoError;
 pub use selection::{FrameSelection, SelectionParseError};
+
+pub use detect::{DatasetFormat, detect_format, open_sequence};
+pub use redwood::RedwoodReader;
+pub use seven_scenes::SevenScenesReader;
+pub use single::{SingleFrameKind, SingleFrameSource, find_single_frames, read_single_frame};
+pub use trajectory::{read_tum_trajectory, write_tum_trajectory};
+pub use tum::TumReader;
 
 use crate::frame::{CameraIntrinsics, RgbdFrame};
 
