@@ -14,10 +14,18 @@
 //!   with ground truth.
 //! - [`rng`]: the seeded generator behind every random choice.
 
+pub mod change;
+pub mod db;
 pub mod encode;
 pub mod eval;
 pub mod frame;
+pub mod fuse;
 pub mod io;
+pub mod localise;
+pub mod matching;
+pub mod pipeline;
 pub mod rng;
+pub mod segment;
+pub mod synth;
 
 pub use frame::{CameraIntrinsics, DepthData, DepthImage, PointCloud, Pose, RgbImage, RgbdFrame};

@@ -6,6 +6,15 @@
 //! invariant to rigid transforms of the input (the live map is in an arbitrary
 //! session frame, the database in the map frame).
 
+pub mod color;
+pub mod geometric;
+mod histogram;
+mod shape;
+pub mod similarity;
+
+pub use geometric::{BlockWeights, GeometricColorConfig, GeometricColorEncoder};
+pub use similarity::cosine;
+
 use crate::frame::PointCloud;
 
 /// The modality a descriptor was computed from. Descriptors of every modality live

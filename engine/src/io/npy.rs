@@ -204,12 +204,14 @@ pub fn read_npy(path: &Path) -> Result<NpyArray, IoError> {
 /// Parses the bytes of a `.npy` file; `path` is only used in error messages.
 pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<NpyArray, IoError> {
     let malformed = |msg: String| IoError::malformed(path, 0, msg);
-    if bytes.len() < 8 || !bytes.starts_with(MAGIC) {
-        return Err(malformed(
-            "not a .npy file (missing the \\x93NUMPY magic)".into(),
-        ));
-    }
-    let (major, minor) = (bytes[6], bytes[7]);
+    let (major, minor) = match bytes.get(..8) {
+        Some(&[0x93, b'N', b'U', b'M', b'P', b'Y', major, minor]) => (major, minor),
+        _ => {
+            return Err(malformed(
+                "not a .npy file (missing the \\x93NUMPY magic)".into(),
+            ));
+        }
+    };
     let (len_size, utf8) = match major {
         1 => (2usize, false),
         2 => (4, false),

@@ -17,8 +17,10 @@
 //!   [`map_semantic_ids`](crate::io::scan::map_semantic_ids): 0 means "none", negative
 //!   values are "none", and when negative values are present instance ids are
 //!   shifted by +1 so a raw instance 0 stays distinct from "none".
+//! - ASCII data holds one element record per line, as the format specifies; blank
+//!   lines are skipped. Elements after the vertices are not read.
 //! - Positions are read as stored (units of the file, metres by convention), no
-//!   frame change. NaN or infinite coordinates are [`IoError::NonFinite`].
+//!   frame change. NaN or infinite coordinates are [`IoError::NonFinite`](crate::io::IoError::NonFinite).
 //! - Errors name the file, with the 1-based line for ASCII data and header lines, or
 //!   the byte offset (in the message, `line` = 0) for binary data.
 //! - Writers produce files the reader returns bit-exactly (ASCII floats are printed
