@@ -294,7 +294,7 @@ fn write_png(
             live.integrate(f.index, &(T_session_map * T), &seg.segments);
         }
         for inst in live.stable() {
-            for p in inst.points.iter().step_by(4) {
+            for p in inst.points().iter().step_by(4) {
                 c.dot(&(fix * p), 0, [230, 150, 40]);
             }
         }

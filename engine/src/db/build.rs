@@ -284,7 +284,7 @@ pub fn scene_from_frames(
     }
     let mut scene = Scene::new(name, source);
     for inst in live.stable_instances(cfg.min_observations) {
-        if inst.points.len() < cfg.min_points {
+        if inst.points().len() < cfg.min_points {
             continue;
         }
         if let Some(d) = make_instance(

@@ -41,7 +41,7 @@ pub fn rank_scenes_for_sequence(
         .map_err(|e| PipelineError::Config(e.to_string()))?;
     let queries: Vec<LiveQuery> = live
         .stable()
-        .filter(|i| i.points.len() >= cfg.min_instance_points)
+        .filter(|i| i.points().len() >= cfg.min_instance_points)
         .filter_map(|i| {
             let d = encoder.encode(&i.to_point_cloud()).ok()?;
             Some(LiveQuery {

@@ -181,7 +181,7 @@ impl Tracker {
     fn live_surface(&self) -> Vec<Point3<f32>> {
         let mut pts: Vec<Point3<f32>> = Vec::new();
         for inst in self.live.stable() {
-            pts.extend_from_slice(&inst.points);
+            pts.extend_from_slice(inst.points());
         }
         pts.extend_from_slice(self.live.structure_points());
         thin(&pts, self.cfg.icp_source_points)
@@ -215,7 +215,7 @@ impl Tracker {
         let stable: Vec<(u32, u32, Point3<f32>, crate::frame::PointCloud)> = self
             .live
             .stable()
-            .filter(|i| i.points.len() >= min_pts)
+            .filter(|i| i.points().len() >= min_pts)
             .map(|i| (i.id, i.observations, i.centroid, i.to_point_cloud()))
             .collect();
         let alive: Vec<u32> = stable.iter().map(|s| s.0).collect();
@@ -399,7 +399,7 @@ impl Tracker {
                         let (_, d) = self.descriptors.get(&i.id)?;
                         Some(LiveObject {
                             id: i.id,
-                            points_map: thin(&i.points, 300)
+                            points_map: thin(i.points(), 300)
                                 .iter()
                                 .map(|p| fix.T_map_session * p)
                                 .collect(),
