@@ -321,7 +321,7 @@ mod tests {
         };
         DbInstance {
             id,
-            label: if id % 2 == 0 {
+            label: if id.is_multiple_of(2) {
                 format!("chair {id}")
             } else {
                 String::new()
@@ -360,8 +360,12 @@ mod tests {
         a.metadata.insert("units".into(), "metres".into());
         a.metadata.insert("dataset".into(), "3RScan".into());
         for i in 0..instances {
-            a.instances
-                .push(random_instance(&mut rng, i as u32, n_points, i % 2 == 0));
+            a.instances.push(random_instance(
+                &mut rng,
+                i as u32,
+                n_points,
+                i.is_multiple_of(2),
+            ));
         }
         a.structure_points = vec![Point3::new(0.0, 0.0, 0.0), Point3::new(1.0, -0.0, 2.0)];
         a.structure_normals = vec![Vector3::z(), Vector3::x()];

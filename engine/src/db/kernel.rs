@@ -44,7 +44,7 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     score: f32,
-    row: u32,
+    row: usize,
 }
 
 impl PartialEq for Entry {
@@ -95,12 +95,12 @@ impl TopK {
         for (i, &s) in scores.iter().enumerate() {
             // Fails for NaN, and for most rows once the heap is full.
             if s >= self.threshold {
-                self.offer(s, (first_row + i) as u32);
+                self.offer(s, first_row + i);
             }
         }
     }
 
-    fn offer(&mut self, score: f32, row: u32) {
+    fn offer(&mut self, score: f32, row: usize) {
         if self.k == 0 || score.is_nan() {
             return;
         }
@@ -124,7 +124,7 @@ impl TopK {
         self.heap
             .into_sorted_vec()
             .into_iter()
-            .map(|e| (e.score, e.row as usize))
+            .map(|e| (e.score, e.row))
             .collect()
     }
 }

@@ -21,7 +21,7 @@ use super::model::{InstanceIdx, SceneDatabase, SceneIdx};
 use crate::encode::Modality;
 
 /// Database rows scored together, so a block stays in cache across the queries of
-/// a batch (256 rows × 256 floats = 256 KiB at most).
+/// a batch (64 KiB of 64-d or 256 KiB of 256-d descriptors).
 const BLOCK_ROWS: usize = 256;
 
 /// One search result: `(score, scene index, instance index)`.
@@ -206,7 +206,7 @@ impl EmbeddingIndex {
 
     fn ranges(&self, scenes: Option<&[SceneIdx]>) -> Vec<Range<usize>> {
         match scenes {
-            None => vec![0..self.ids.len()],
+            None => std::iter::once(0..self.ids.len()).collect(),
             Some(list) => {
                 let mut list = list.to_vec();
                 list.sort_unstable();
@@ -280,7 +280,7 @@ impl EmbeddingIndex {
             );
             return Vec::new();
         }
-        let all = [0..self.scene_ids.len()];
+        let all: Vec<Range<usize>> = std::iter::once(0..self.scene_ids.len()).collect();
         let rows = self.scenes.top_k_many(&[embedding], k, &all);
         rows.into_iter()
             .next()

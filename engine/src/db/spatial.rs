@@ -103,7 +103,7 @@ impl<I: Copy + Ord> PointTree<I> {
         let Some(tree) = &self.tree else {
             return Vec::new();
         };
-        if !finite(p) || !(radius >= 0.0) {
+        if !finite(p) || radius.is_nan() || radius < 0.0 {
             return Vec::new();
         }
         let q = [p.x, p.y, p.z];
