@@ -179,7 +179,7 @@ pub(crate) fn build_maps(frame: &RgbdFrame, cfg: &SegmentConfig) -> GridMaps {
         for gx in 0..width {
             let i = gy * width + gx;
             let z = depth[i];
-            if !(z > 0.0) {
+            if z <= 0.0 || z.is_nan() {
                 continue;
             }
             let (u, v) = centre_pixel(gx as u32, gy as u32, step, w, h);
@@ -247,7 +247,7 @@ impl Links {
 #[inline]
 fn unit_towards_camera(n: Vector3<f32>, p: &Vector3<f32>) -> Vector3<f32> {
     let len = n.norm();
-    if !(len > 1e-12) {
+    if len.is_nan() || len <= 1e-12 {
         return Vector3::zeros();
     }
     let n = n / len;

@@ -73,7 +73,7 @@ fn fit_plane<'a>(
     let k = eig.eigenvalues.imin();
     let mut n = eig.eigenvectors.column(k).into_owned();
     let len = n.norm();
-    if !(len > 1e-9) || !n.iter().all(|x| x.is_finite()) {
+    if len.is_nan() || len <= 1e-9 || !n.iter().all(|x| x.is_finite()) {
         return None;
     }
     n /= len;
@@ -302,7 +302,7 @@ pub(crate) fn detect_planes(
         }
     }
     // Stable sort keeps detection order for equal counts.
-    found.sort_by(|a, b| b.plane.pixel_count.cmp(&a.plane.pixel_count));
+    found.sort_by_key(|p| std::cmp::Reverse(p.plane.pixel_count));
     for (i, p) in found.iter_mut().enumerate() {
         p.plane.label = structure_base.saturating_add(i as u32);
     }

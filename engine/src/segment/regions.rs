@@ -132,6 +132,6 @@ pub(crate) fn grow_regions(
     regions.retain(|r| r.len() >= cfg.min_segment_points.max(1));
     // Regions were created in order of their first cell; a stable sort by size
     // keeps that order for ties.
-    regions.sort_by(|a, b| b.len().cmp(&a.len()));
+    regions.sort_by_key(|r| std::cmp::Reverse(r.len()));
     regions
 }
