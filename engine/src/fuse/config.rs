@@ -106,6 +106,9 @@ impl FuseConfig {
 
     /// `overlap_voxel_factor` rounded up to a power of two.
     pub fn overlap_factor(&self) -> i32 {
-        self.overlap_voxel_factor.max(1).next_power_of_two().min(1 << 16) as i32
+        self.overlap_voxel_factor
+            .max(1)
+            .next_power_of_two()
+            .min(1 << 16) as i32
     }
 }

@@ -1,8 +1,8 @@
 //! One live instance: a voxel-downsampled object in the session frame.
 //!
-//! The public fields are a read-only snapshot, kept in sync by the map after every
-//! change; the voxel storage behind them (running means, key index, overlap set)
-//! is private.
+//! Points, normals and colours are read through methods (they are the voxel
+//! storage itself); the public scalar fields are kept in sync by the map after
+//! every frame. The voxel index and overlap set are private.
 
 use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
@@ -21,14 +21,8 @@ pub(crate) type KeySet = HashSet<VoxelKey, BuildHasherDefault<KeyHasher>>;
 pub struct LiveInstance {
     /// Stable id; ids increase in order of creation and are never reused.
     pub id: u32,
-    /// One averaged point per occupied voxel, session frame.
-    pub points: Vec<Point3<f32>>,
-    /// Unit mean normal per point (zero where no normal was observed).
-    pub normals: Vec<Vector3<f32>>,
-    /// Mean colour per point (grey where no colour was observed).
-    pub colors: Vec<[u8; 3]>,
-    /// Mean of `points` (the voxel-downsampled surface, so independent of how
-    /// densely each part was sampled).
+    /// Mean of [`Self::points`] (the voxel-downsampled surface, so independent of
+    /// how densely each part was sampled).
     pub centroid: Point3<f32>,
     /// Number of frames in which the instance was observed.
     pub observations: u32,
@@ -36,9 +30,9 @@ pub struct LiveInstance {
     pub first_seen: u64,
     /// Frame index of the latest observation.
     pub last_seen: u64,
-    /// Minimum corner of the session-frame axis-aligned bounding box of `points`.
+    /// Minimum corner of the session-frame axis-aligned bounding box of the points.
     pub bbox_min: Point3<f32>,
-    /// Maximum corner of the session-frame axis-aligned bounding box of `points`.
+    /// Maximum corner of the session-frame axis-aligned bounding box of the points.
     pub bbox_max: Point3<f32>,
     grid: VoxelGrid,
     overlap: KeySet,
@@ -57,9 +51,6 @@ impl LiveInstance {
     ) -> LiveInstance {
         LiveInstance {
             id,
-            points: Vec::new(),
-            normals: Vec::new(),
-            colors: Vec::new(),
             centroid: Point3::origin(),
             observations: 0,
             first_seen: frame_index,
@@ -75,22 +66,37 @@ impl LiveInstance {
     /// The instance as a point cloud (points, colours, normals) for descriptors.
     pub fn to_point_cloud(&self) -> PointCloud {
         PointCloud {
-            points: self.points.clone(),
-            colors: Some(self.colors.clone()),
-            normals: Some(self.normals.clone()),
+            points: self.points().to_vec(),
+            colors: Some(self.colors().to_vec()),
+            normals: Some(self.normals().to_vec()),
             instance_ids: None,
             semantic_ids: None,
         }
     }
 
+    /// One averaged point per occupied voxel, session frame, metres.
+    pub fn points(&self) -> &[Point3<f32>] {
+        self.grid.points()
+    }
+
+    /// Unit mean normal per point (zero where no normal was observed).
+    pub fn normals(&self) -> &[Vector3<f32>] {
+        self.grid.normals()
+    }
+
+    /// Mean colour per point (grey where no colour was observed).
+    pub fn colors(&self) -> &[[u8; 3]] {
+        self.grid.colors()
+    }
+
     /// Number of stored points.
     pub fn len(&self) -> usize {
-        self.points.len()
+        self.grid.len()
     }
 
     /// True without points.
     pub fn is_empty(&self) -> bool {
-        self.points.is_empty()
+        self.grid.is_empty()
     }
 
     /// Current voxel size of the instance's points, metres (the configured size,
@@ -168,36 +174,26 @@ impl LiveInstance {
     fn after_growth(&mut self) {
         if self.grid.enforce_cap() {
             let to_overlap = self.overlap_scale() / self.grid.scale();
-            self.overlap = self
-                .grid
-                .keys()
-                .map(|k| k.coarsen(to_overlap))
-                .collect();
+            self.overlap = self.grid.keys().map(|k| k.coarsen(to_overlap)).collect();
         }
     }
 
-    /// Refreshes the public snapshot (points, normals, colours, centroid, box).
+    /// Recomputes the centroid and bounding box from the points.
     pub(crate) fn refresh(&mut self) {
-        self.points.clear();
-        self.points.extend(self.grid.points());
-        self.normals.clear();
-        self.normals.extend(self.grid.unit_normals());
-        self.colors.clear();
-        self.colors.extend(self.grid.colors_u8());
-        let n = self.points.len().max(1) as f64;
+        let points = self.grid.points();
         let mut sum = Vector3::<f64>::zeros();
         let mut lo = Point3::new(f32::INFINITY, f32::INFINITY, f32::INFINITY);
         let mut hi = Point3::new(f32::NEG_INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY);
-        for p in &self.points {
+        for p in points {
             sum += p.coords.cast::<f64>();
             lo = lo.inf(p);
             hi = hi.sup(p);
         }
-        if self.points.is_empty() {
+        if points.is_empty() {
             lo = Point3::origin();
             hi = Point3::origin();
         }
-        self.centroid = Point3::from((sum / n).cast::<f32>());
+        self.centroid = Point3::from((sum / points.len().max(1) as f64).cast::<f32>());
         self.bbox_min = lo;
         self.bbox_max = hi;
     }

@@ -128,8 +128,16 @@ impl LiveMap {
         segments: &[Segment],
     ) -> IntegrateReport {
         let mut report = IntegrateReport::default();
-        let pose_ok = T_session_camera.translation.vector.iter().all(|v| v.is_finite())
-            && T_session_camera.rotation.coords.iter().all(|v| v.is_finite());
+        let pose_ok = T_session_camera
+            .translation
+            .vector
+            .iter()
+            .all(|v| v.is_finite())
+            && T_session_camera
+                .rotation
+                .coords
+                .iter()
+                .all(|v| v.is_finite());
         if !pose_ok {
             log::warn!("fuse: frame {frame_index}: non-finite pose, segments ignored");
         }

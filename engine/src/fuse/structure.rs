@@ -14,8 +14,6 @@ use crate::frame::{PointCloud, Pose};
 #[derive(Debug, Clone)]
 pub struct StructureMap {
     grid: VoxelGrid,
-    points: Vec<Point3<f32>>,
-    normals: Vec<Vector3<f32>>,
 }
 
 impl StructureMap {
@@ -23,8 +21,6 @@ impl StructureMap {
     pub fn new(voxel_size: f32, max_points: usize, max_weight: u32) -> StructureMap {
         StructureMap {
             grid: VoxelGrid::new(voxel_size, max_points, max_weight),
-            points: Vec::new(),
-            normals: Vec::new(),
         }
     }
 
@@ -59,21 +55,17 @@ impl StructureMap {
             }
         }
         self.grid.enforce_cap();
-        self.points.clear();
-        self.points.extend(self.grid.points());
-        self.normals.clear();
-        self.normals.extend(self.grid.unit_normals());
         accepted
     }
 
     /// Structure points, session frame.
     pub fn points(&self) -> &[Point3<f32>] {
-        &self.points
+        self.grid.points()
     }
 
     /// Unit mean normal per structure point (zero where none was given).
     pub fn normals(&self) -> &[Vector3<f32>] {
-        &self.normals
+        self.grid.normals()
     }
 
     /// Number of points.
@@ -95,7 +87,7 @@ impl StructureMap {
     pub fn to_point_cloud(&self) -> PointCloud {
         PointCloud {
             points: self.points().to_vec(),
-            normals: Some(self.normals.clone()),
+            normals: Some(self.normals().to_vec()),
             ..PointCloud::default()
         }
     }

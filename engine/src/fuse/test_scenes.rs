@@ -26,7 +26,10 @@ pub fn look_at(eye: Point3<f32>, target: Point3<f32>) -> Pose {
     let x = z.cross(&up).normalize();
     let y = z.cross(&x);
     let r = Rotation3::from_matrix_unchecked(Matrix3::from_columns(&[x, y, z]));
-    Pose::from_parts(Translation3::from(eye.coords), UnitQuaternion::from_rotation_matrix(&r))
+    Pose::from_parts(
+        Translation3::from(eye.coords),
+        UnitQuaternion::from_rotation_matrix(&r),
+    )
 }
 
 /// A camera on a ring of `radius` around `target` at azimuth `az` and elevation
@@ -108,12 +111,7 @@ pub fn segment_from(
 }
 
 /// The segment of box `b` seen from `T_session_camera` (visible faces only).
-pub fn box_segment(
-    b: &SynthBox,
-    T_session_camera: &Pose,
-    n: usize,
-    rng: &mut Rng,
-) -> Segment {
+pub fn box_segment(b: &SynthBox, T_session_camera: &Pose, n: usize, rng: &mut Rng) -> Segment {
     let eye = Point3::from(T_session_camera.translation.vector);
     let s = sample_visible(b, eye, n, 0.002, rng);
     segment_from(T_session_camera, &s, b.color)

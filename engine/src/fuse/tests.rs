@@ -238,12 +238,19 @@ fn well_observed_instances_survive_staleness_and_weak_ones_do_not() {
     assert_eq!(map.instances().map(|i| i.id).collect::<Vec<_>>(), vec![1]);
 }
 
-fn run_sequence(seed: u64) -> (Vec<IntegrateReport>, Vec<(u32, Vec<Point3<f32>>)>) {
+/// Per-instance id and points.
+type MapState = Vec<(u32, Vec<Point3<f32>>)>;
+
+fn run_sequence(seed: u64) -> (Vec<IntegrateReport>, MapState) {
     let mut map = LiveMap::new(FuseConfig::default()).unwrap();
     let mut rng = Rng::new(seed);
     let boxes: Vec<SynthBox> = (0..12)
         .map(|k| {
-            let c = [rng.range(-2.0, 2.0), rng.range(-2.0, 2.0), rng.range(0.0, 1.0)];
+            let c = [
+                rng.range(-2.0, 2.0),
+                rng.range(-2.0, 2.0),
+                rng.range(0.0, 1.0),
+            ];
             bx(c, [0.12, 0.1, 0.15], [k as u8 * 20, 0, 0])
         })
         .collect();
@@ -256,7 +263,10 @@ fn run_sequence(seed: u64) -> (Vec<IntegrateReport>, Vec<(u32, Vec<Point3<f32>>)
             .collect();
         reports.push(map.integrate(f, &pose, &segs));
     }
-    let state = map.instances().map(|i| (i.id, i.points.clone())).collect();
+    let state = map
+        .instances()
+        .map(|i| (i.id, i.points().to_vec()))
+        .collect();
     (reports, state)
 }
 
@@ -335,8 +345,12 @@ fn bad_input_is_skipped_not_fatal() {
     let r = map.integrate(1, &Pose::identity(), &[seg, tiny]);
     assert_eq!((r.created.len(), r.skipped_segments), (1, 1));
     let inst = map.instance(1).unwrap();
-    assert!(inst.points.iter().all(|p| p.coords.iter().all(|v| v.is_finite())));
-    assert!(inst.normals.iter().all(|n| *n == Vector3::zeros()));
+    assert!(
+        inst.points()
+            .iter()
+            .all(|p| p.coords.iter().all(|v| v.is_finite()))
+    );
+    assert!(inst.normals().iter().all(|n| *n == Vector3::zeros()));
 }
 
 /// CPU time of the calling thread in nanoseconds (Linux `schedstat`), so timings

@@ -89,6 +89,9 @@ pub struct Sample {
     pub color: Option<[f32; 3]>,
 }
 
+/// Sums of position, normal, colour and the point count of one cell.
+type SumAcc = (Vector3<f32>, Vector3<f32>, [u32; 3], u32);
+
 /// Downsamples points to one averaged [`Sample`] per cell of `size` metres.
 ///
 /// Returns the cells' keys and samples in first-occurrence order. Non-finite
@@ -104,7 +107,7 @@ pub fn downsample(
     let use_c = colors.len() == points.len();
     let mut index: KeyMap<u32> = KeyMap::with_capacity_and_hasher(points.len(), Default::default());
     let mut keys: Vec<VoxelKey> = Vec::with_capacity(points.len());
-    let mut acc: Vec<(Vector3<f32>, Vector3<f32>, [u32; 3], u32)> = Vec::with_capacity(points.len());
+    let mut acc: Vec<SumAcc> = Vec::with_capacity(points.len());
     for (i, p) in points.iter().enumerate() {
         let Some(key) = VoxelKey::of(p, size) else {
             continue;
@@ -152,18 +155,17 @@ pub fn unit_or_zero(v: Vector3<f32>) -> Vector3<f32> {
     }
 }
 
-/// One occupied cell: running means and their weights.
+/// Bookkeeping of one cell besides its public point, normal and colour.
 #[derive(Debug, Clone, Copy)]
-struct Cell {
+struct CellAcc {
     key: VoxelKey,
-    point: Point3<f32>,
-    normal: Vector3<f32>,
     color: [f32; 3],
     color_weight: u32,
     weight: u32,
 }
 
-/// Voxel-averaged point storage with a cell cap (see the module doc).
+/// Voxel-averaged point storage with a cell cap (see the module doc). Points,
+/// unit normals and colours are stored ready to hand out as slices.
 #[derive(Debug, Clone, Default)]
 pub struct VoxelGrid {
     base_size: f32,
@@ -171,7 +173,15 @@ pub struct VoxelGrid {
     max_cells: usize,
     max_weight: u32,
     index: KeyMap<u32>,
-    cells: Vec<Cell>,
+    acc: Vec<CellAcc>,
+    points: Vec<Point3<f32>>,
+    normals: Vec<Vector3<f32>>,
+    colors: Vec<[u8; 3]>,
+}
+
+/// A floating colour rounded to 8 bits.
+fn to_u8(c: [f32; 3]) -> [u8; 3] {
+    c.map(|v| (v + 0.5).clamp(0.0, 255.0) as u8)
 }
 
 impl VoxelGrid {
@@ -204,38 +214,32 @@ impl VoxelGrid {
 
     /// Number of occupied cells.
     pub fn len(&self) -> usize {
-        self.cells.len()
+        self.points.len()
     }
 
     /// True without cells.
     pub fn is_empty(&self) -> bool {
-        self.cells.is_empty()
+        self.points.is_empty()
     }
 
     /// Cell keys at the current level, in cell order.
     pub fn keys(&self) -> impl ExactSizeIterator<Item = VoxelKey> + '_ {
-        self.cells.iter().map(|c| c.key)
+        self.acc.iter().map(|c| c.key)
     }
 
     /// Mean position per cell, metres, in cell order.
-    pub fn points(&self) -> impl ExactSizeIterator<Item = Point3<f32>> + '_ {
-        self.cells.iter().map(|c| c.point)
+    pub fn points(&self) -> &[Point3<f32>] {
+        &self.points
     }
 
     /// Unit mean normal per cell (zero where no normal was seen).
-    pub fn unit_normals(&self) -> impl ExactSizeIterator<Item = Vector3<f32>> + '_ {
-        self.cells.iter().map(|c| unit_or_zero(c.normal))
+    pub fn normals(&self) -> &[Vector3<f32>] {
+        &self.normals
     }
 
     /// Mean colour per cell (grey where no colour was seen).
-    pub fn colors_u8(&self) -> impl ExactSizeIterator<Item = [u8; 3]> + '_ {
-        self.cells.iter().map(|c| {
-            if c.color_weight == 0 {
-                [128; 3]
-            } else {
-                c.color.map(|v| (v + 0.5).clamp(0.0, 255.0) as u8)
-            }
-        })
+    pub fn colors(&self) -> &[[u8; 3]] {
+        &self.colors
     }
 
     /// Adds one sample with `weight` to the cell `key_base.coarsen(scale)` (the key
@@ -255,36 +259,66 @@ impl VoxelGrid {
 
     fn insert_at(&mut self, key: VoxelKey, s: &Sample, weight: u32) -> (VoxelKey, bool) {
         let weight = weight.max(1);
-        let next = self.cells.len() as u32;
+        let next = self.points.len() as u32;
         let slot = *self.index.entry(key).or_insert(next);
         if slot != next {
-            if let Some(c) = self.cells.get_mut(slot as usize) {
-                blend(c, s, weight, self.max_weight);
-            }
+            self.blend(slot as usize, s, weight);
             return (key, false);
         }
         let w = weight.min(self.max_weight);
-        self.cells.push(Cell {
+        self.acc.push(CellAcc {
             key,
-            point: s.point,
-            normal: s.normal,
             color: s.color.unwrap_or([0.0; 3]),
             color_weight: if s.color.is_some() { w } else { 0 },
             weight: w,
         });
+        self.points.push(s.point);
+        self.normals.push(unit_or_zero(s.normal));
+        self.colors.push(s.color.map_or([128; 3], to_u8));
         (key, true)
+    }
+
+    /// Running weighted means; weights saturate at `max_weight`. The normal is
+    /// renormalised after each update.
+    fn blend(&mut self, i: usize, s: &Sample, weight: u32) {
+        let (Some(c), Some(p), Some(n), Some(col)) = (
+            self.acc.get_mut(i),
+            self.points.get_mut(i),
+            self.normals.get_mut(i),
+            self.colors.get_mut(i),
+        ) else {
+            return;
+        };
+        let a = weight as f32 / (c.weight + weight) as f32;
+        *p += (s.point - *p) * a;
+        *n = unit_or_zero(*n + (s.normal - *n) * a);
+        c.weight = (c.weight + weight).min(self.max_weight);
+        if let Some(sc) = s.color {
+            let b = weight as f32 / (c.color_weight + weight) as f32;
+            for k in 0..3 {
+                c.color[k] += (sc[k] - c.color[k]) * b;
+            }
+            c.color_weight = (c.color_weight + weight).min(self.max_weight);
+            *col = to_u8(c.color);
+        }
     }
 
     /// The cell `i` as a sample with its weight (for moving cells between grids).
     pub fn sample(&self, i: usize) -> Option<(Sample, u32)> {
-        self.cells.get(i).map(sample_of)
+        let c = self.acc.get(i)?;
+        let s = Sample {
+            point: *self.points.get(i)?,
+            normal: *self.normals.get(i)?,
+            color: (c.color_weight > 0).then_some(c.color),
+        };
+        Some((s, c.weight))
     }
 
     /// Doubles the cell size until at most `max_cells` cells remain. Returns true
     /// when the grid was coarsened.
     pub fn enforce_cap(&mut self) -> bool {
         let mut changed = false;
-        while self.cells.len() > self.max_cells && self.level < 30 {
+        while self.points.len() > self.max_cells && self.level < 30 {
             self.coarsen_once();
             changed = true;
         }
@@ -292,42 +326,26 @@ impl VoxelGrid {
     }
 
     fn coarsen_once(&mut self) {
-        let old = std::mem::take(&mut self.cells);
-        self.index.clear();
-        self.level += 1;
-        for c in &old {
-            let (s, w) = sample_of(c);
-            self.insert_at(c.key.coarsen(2), &s, w);
+        let old = std::mem::replace(
+            self,
+            VoxelGrid {
+                base_size: self.base_size,
+                level: self.level + 1,
+                max_cells: self.max_cells,
+                max_weight: self.max_weight,
+                ..VoxelGrid::default()
+            },
+        );
+        for (i, c) in old.acc.iter().enumerate() {
+            if let Some((s, w)) = old.sample(i) {
+                self.insert_at(c.key.coarsen(2), &s, w);
+            }
         }
         log::trace!(
             "voxel grid coarsened to level {} ({} cells)",
             self.level,
-            self.cells.len()
+            self.points.len()
         );
-    }
-}
-
-fn sample_of(c: &Cell) -> (Sample, u32) {
-    let s = Sample {
-        point: c.point,
-        normal: c.normal,
-        color: (c.color_weight > 0).then_some(c.color),
-    };
-    (s, c.weight)
-}
-
-/// Running weighted means; weights saturate at `max_weight`.
-fn blend(c: &mut Cell, s: &Sample, weight: u32, max_weight: u32) {
-    let a = weight as f32 / (c.weight + weight) as f32;
-    c.point += (s.point - c.point) * a;
-    c.normal += (s.normal - c.normal) * a;
-    c.weight = (c.weight + weight).min(max_weight);
-    if let Some(sc) = s.color {
-        let b = weight as f32 / (c.color_weight + weight) as f32;
-        for k in 0..3 {
-            c.color[k] += (sc[k] - c.color[k]) * b;
-        }
-        c.color_weight = (c.color_weight + weight).min(max_weight);
     }
 }
 
@@ -366,7 +384,11 @@ mod tests {
     fn grid_respects_cap_by_coarsening() {
         let mut g = VoxelGrid::new(0.01, 100, 16);
         for i in 0..1000 {
-            let p = Point3::new((i % 40) as f32 * 0.01 + 0.005, (i / 40) as f32 * 0.01 + 0.005, 0.0);
+            let p = Point3::new(
+                (i % 40) as f32 * 0.01 + 0.005,
+                (i / 40) as f32 * 0.01 + 0.005,
+                0.0,
+            );
             let s = Sample {
                 point: p,
                 normal: Vector3::z(),
@@ -378,7 +400,7 @@ mod tests {
         assert!(g.enforce_cap());
         assert!(g.len() <= 100, "{}", g.len());
         assert_eq!(g.level(), 2);
-        assert!(g.colors_u8().all(|c| c == [100, 50, 0]));
-        assert!(g.unit_normals().all(|n| (n - Vector3::z()).norm() < 1e-5));
+        assert!(g.colors().iter().all(|c| *c == [100, 50, 0]));
+        assert!(g.normals().iter().all(|n| (n - Vector3::z()).norm() < 1e-5));
     }
 }
