@@ -30,6 +30,10 @@ pub struct FuseConfig {
     /// share of the segment's voxels is merged into the same instance
     /// (over-segmentation repair; default 0.3).
     pub merge_overlap_ratio: f32,
+    /// A merge is made only while the bounding box around the segment and the
+    /// merged instances has a diagonal of at most this (default 3.0 m), so
+    /// under-segmented clutter does not snowball into one room-sized instance.
+    pub max_merge_extent: f32,
     /// Fewest voxels a segment needs to be integrated (default 10); smaller ones
     /// are ignored as noise.
     pub min_segment_voxels: usize,
@@ -63,6 +67,7 @@ impl Default for FuseConfig {
             max_centroid_distance: 1.5,
             min_overlap_ratio: 0.25,
             merge_overlap_ratio: 0.3,
+            max_merge_extent: 3.0,
             min_segment_voxels: 10,
             max_points_per_instance: 4000,
             max_voxel_weight: 32,
@@ -85,8 +90,8 @@ impl FuseConfig {
         if !positive(self.voxel_size) || !positive(self.structure_voxel_size) {
             return bad("voxel sizes must be finite and positive");
         }
-        if !positive(self.max_centroid_distance) {
-            return bad("max_centroid_distance must be finite and positive");
+        if !positive(self.max_centroid_distance) || !positive(self.max_merge_extent) {
+            return bad("max_centroid_distance and max_merge_extent must be finite and positive");
         }
         let unit = |x: f32| (0.0..=1.0).contains(&x);
         if !unit(self.min_overlap_ratio) || !unit(self.merge_overlap_ratio) {

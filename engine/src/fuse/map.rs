@@ -186,11 +186,7 @@ impl LiveMap {
                 .map(|(id, _)| *id);
             let target = match best {
                 Some(best) => {
-                    let mut group: Vec<u32> = scored
-                        .iter()
-                        .filter(|(id, r)| *id == best || *r >= self.cfg.merge_overlap_ratio)
-                        .map(|(id, _)| *id)
-                        .collect();
+                    let mut group = self.merge_group(&obs, best, &scored);
                     group.sort_unstable();
                     let survivor = group.first().copied().unwrap_or(best);
                     for &other in group.iter().skip(1) {
@@ -266,6 +262,37 @@ impl LiveMap {
             scored.push((id, hits as f32 / obs.keys.len().max(1) as f32));
         }
         scored
+    }
+
+    /// The instances to merge with the segment: `best`, then the other candidates
+    /// at or above `merge_overlap_ratio` (highest ratio first), each only while
+    /// the box around the segment and the group stays within `max_merge_extent`.
+    fn merge_group(&self, obs: &Observation, best: u32, scored: &[(u32, f32)]) -> Vec<u32> {
+        let mut group = vec![best];
+        let (mut lo, mut hi) = (obs.lo, obs.hi);
+        if let Some(b) = self.instances.get(&best) {
+            lo = lo.inf(&b.bbox_min);
+            hi = hi.sup(&b.bbox_max);
+        }
+        let mut others: Vec<(u32, f32)> = scored
+            .iter()
+            .copied()
+            .filter(|(id, r)| *id != best && *r >= self.cfg.merge_overlap_ratio)
+            .collect();
+        others.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        for (id, _) in others {
+            let Some(inst) = self.instances.get(&id) else {
+                continue;
+            };
+            let (l, h) = (lo.inf(&inst.bbox_min), hi.sup(&inst.bbox_max));
+            if (h - l).norm() <= self.cfg.max_merge_extent {
+                group.push(id);
+                (lo, hi) = (l, h);
+            } else {
+                log::trace!("fuse: not merging instance {id} with {best}: box too large");
+            }
+        }
+        group
     }
 
     /// Merges instance `other` into `survivor` (both must exist).

@@ -115,6 +115,26 @@ fn split_object_is_merged_when_seen_whole() {
     assert!(map.instance(2).is_none());
     assert!(inst.centroid.x.abs() < 0.03, "{:?}", inst.centroid);
     assert!(inst.bbox_min.x < -0.28 && inst.bbox_max.x > 0.28);
+
+    // The same sequence with a merge extent below the object's size: no merge,
+    // the whole segment joins one half.
+    let cfg = FuseConfig {
+        max_merge_extent: 0.5,
+        ..FuseConfig::default()
+    };
+    let mut map = LiveMap::new(cfg).unwrap();
+    map.integrate(
+        0,
+        &pose0,
+        &[
+            segment_from(&pose0, &left, b.color),
+            segment_from(&pose0, &right, b.color),
+        ],
+    );
+    let r1 = map.integrate(1, &pose1, &[box_segment(&b, &pose1, 1000, &mut rng)]);
+    assert!(r1.merged.is_empty());
+    assert_eq!(r1.updated.len(), 1);
+    assert_eq!(map.len(), 2);
 }
 
 #[test]
