@@ -78,14 +78,17 @@ impl Default for EngineConfig {
                 max_iterations: 30,
                 ..IcpConfig::default()
             },
-            state: StateConfig::default(),
+            state: StateConfig {
+                min_fitness: 0.35,
+                ..StateConfig::default()
+            },
             change: ChangeConfig::default(),
             reloc_every: 3,
             min_live_instances: 4,
             min_instance_points: 30,
             icp_source_points: 3000,
-            verify_per_scene: 2,
-            ambiguity_ratio: 0.9,
+            verify_per_scene: 5,
+            ambiguity_ratio: 0.7,
             queue_capacity: 4,
             backpressure: Backpressure::Block,
         }

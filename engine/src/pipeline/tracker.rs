@@ -272,6 +272,27 @@ impl Tracker {
                     verified.push(v);
                 }
             }
+            // Symmetry check: the best pose explained without its own inliers. In a
+            // symmetric room the mirrored matches (the other one of each identical
+            // pair) give the mirrored pose; if it explains the surface about as
+            // well, the ambiguity gate below refuses to fix.
+            if let Some(best) = outcome.best() {
+                let rest: Vec<_> = corr
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| best.inliers.binary_search(i).is_err())
+                    .map(|(_, c)| *c)
+                    .collect();
+                if let Ok(alt) = find_hypotheses(&rest, &self.cfg.ransac) {
+                    for h in alt.hypotheses.iter().take(2) {
+                        if let Some(v) =
+                            self.verify(s.scene, &h.T_map_session, h.inliers.len(), source)
+                        {
+                            verified.push(v);
+                        }
+                    }
+                }
+            }
         }
         verified.sort_by(|a, b| {
             b.fitness
@@ -279,6 +300,15 @@ impl Tracker {
                 .then(b.inliers.cmp(&a.inliers))
                 .then(a.scene.cmp(&b.scene))
         });
+        log::debug!(
+            "reloc: {} live, {} candidates, verified {:?}",
+            queries.len(),
+            candidates.len(),
+            verified
+                .iter()
+                .map(|v| (v.scene, v.inliers, (v.fitness * 100.0).round() / 100.0))
+                .collect::<Vec<_>>()
+        );
         let best = verified.first()?.clone();
         // Ambiguity gate: a different pose that explains the surface almost as well.
         let rival = verified.iter().skip(1).find(|v| {
