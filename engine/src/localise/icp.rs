@@ -127,7 +127,8 @@ pub struct IcpResult {
     pub fitness: f32,
     /// Root mean square point-to-plane residual of those points, metres.
     pub inlier_rmse: f32,
-    /// Iterations run.
+    /// Pose updates applied (an iteration that found too few correspondences
+    /// stops ICP without counting).
     pub iterations: usize,
     /// True when the convergence criteria were met.
     pub converged: bool,
@@ -286,8 +287,7 @@ impl IcpTarget {
         let mut converged = false;
         let mut degenerate = 0;
         let mut moved = Vec::with_capacity(source.len());
-        while iterations < cfg.max_iterations {
-            iterations += 1;
+        for _ in 0..cfg.max_iterations {
             let T32: Pose = T.cast::<f32>();
             moved.clear();
             moved.extend(source.iter().map(|p| T32 * p));
@@ -320,6 +320,7 @@ impl IcpTarget {
                 break;
             }
             let (xi, deg) = solve_constrained(&a, &b, cfg.degeneracy_ratio)?;
+            iterations += 1;
             degenerate = deg;
             let omega = Vector3::new(xi[0], xi[1], xi[2]);
             let v = Vector3::new(xi[3], xi[4], xi[5]);

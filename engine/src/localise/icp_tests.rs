@@ -206,6 +206,15 @@ fn foreign_source_gets_low_fitness() {
         refine_point_to_plane(&sphere, &tp, &tn, &Pose::identity(), &IcpConfig::default()).unwrap();
     assert!(res.fitness < 0.3, "{res:?}");
 
+    // Far from everything: no correspondences at all is a result, not an error.
+    let far = Pose::translation(100.0, 0.0, 0.0);
+    let res = refine_point_to_plane(&sphere, &tp, &tn, &far, &IcpConfig::default()).unwrap();
+    assert_eq!(
+        (res.fitness, res.iterations, res.converged),
+        (0.0, 0, false)
+    );
+    assert_eq!(res.T_map_session, far);
+
     // The right source at the right pose, by contrast, fits.
     let (src, _) = source(2000, 5);
     let res = refine_point_to_plane(&src, &tp, &tn, &truth(), &IcpConfig::default()).unwrap();
@@ -237,6 +246,12 @@ fn a_single_plane_is_reported_degenerate_and_does_not_drift() {
     let t = res.T_map_session.translation.vector;
     assert!(t.z.abs() < 1e-3, "{t:?}");
     assert!((t.x - 0.05).abs() < 1e-3 && t.y.abs() < 1e-3, "{t:?}");
+}
+
+#[test]
+fn target_can_be_shared_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<IcpTarget>();
 }
 
 #[test]

@@ -45,6 +45,7 @@ pub use correspondence::{
 pub use error::RegistrationError;
 pub use icp::{IcpConfig, IcpResult, IcpTarget, RobustKernel, refine_point_to_plane};
 pub use ransac::{
-    Hypothesis, RansacConfig, RansacOutcome, SamplingMode, SamplingStrategy, find_hypotheses,
+    Hypothesis, RansacConfig, RansacOutcome, SUGGESTED_MAX_SCORE_RATIO, SamplingMode,
+    SamplingStrategy, find_hypotheses,
 };
 pub use umeyama::rigid_from_correspondences;

@@ -38,6 +38,12 @@ use super::umeyama::{fit_weighted, to_f64};
 use crate::frame::Pose;
 use crate::rng::Rng;
 
+/// A suggested bound for [`RansacOutcome::unambiguous_best`]. On random
+/// candidate sets (100–300 candidates in 4–8 m rooms) the runner-up scored at
+/// least 0.78 of the best in every trial measured, while correct fixes on synthetic
+/// and real (ScanNet) scenes scored 0.16–0.5.
+pub const SUGGESTED_MAX_SCORE_RATIO: f32 = 0.7;
+
 /// How minimal sets are chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SamplingStrategy {

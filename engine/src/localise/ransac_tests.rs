@@ -4,7 +4,9 @@ use nalgebra::{Point3, Translation3, UnitQuaternion, Vector3};
 
 use super::compare::pose_difference;
 use super::correspondence::Correspondence;
-use super::ransac::{RansacConfig, SamplingMode, SamplingStrategy, find_hypotheses};
+use super::ransac::{
+    RansacConfig, SUGGESTED_MAX_SCORE_RATIO, SamplingMode, SamplingStrategy, find_hypotheses,
+};
 use crate::frame::Pose;
 use crate::rng::Rng;
 
@@ -105,7 +107,7 @@ fn recovers_transform_with_sixty_percent_outliers_sampled_and_enumerated() {
         assert_eq!(best.inliers, good, "{mode:?}");
         assert!(best.inlier_rmse < 0.08);
         assert!(out.score_ratio() < 0.5, "ratio {}", out.score_ratio());
-        assert!(out.unambiguous_best(0.7).is_some());
+        assert!(out.unambiguous_best(SUGGESTED_MAX_SCORE_RATIO).is_some());
     }
 }
 
@@ -205,6 +207,48 @@ fn random_correspondences_give_no_hypothesis() {
             out.hypotheses.first()
         );
     }
+}
+
+#[test]
+fn chance_consensus_in_a_small_room_is_caught_by_the_ratio_gate() {
+    // In a 4 m room, 20 live and 20 database objects with five random matches
+    // each: chance consensus reaches 4-6 inliers, so the inlier count alone does
+    // not protect, but no single wrong pose stands out.
+    let mut reached_min_inliers = 0;
+    for seed in 0..8 {
+        let mut rng = Rng::new(500 + seed);
+        let p = |rng: &mut Rng| {
+            Point3::new(
+                rng.range(0.0, 4.0),
+                rng.range(0.0, 4.0),
+                rng.range(0.0, 2.5),
+            )
+        };
+        let live: Vec<Point3<f32>> = (0..20).map(|_| p(&mut rng)).collect();
+        let db: Vec<Point3<f32>> = (0..20).map(|_| p(&mut rng)).collect();
+        let cands: Vec<Correspondence> = (0..100)
+            .map(|i| {
+                let d = rng.below(20);
+                Correspondence {
+                    live: (i % 20) as u32,
+                    db: d as u32,
+                    p_session: live[i % 20],
+                    p_map: db[d],
+                    weight: rng.range(0.3, 1.0),
+                }
+            })
+            .collect();
+        let out = find_hypotheses(&cands, &RansacConfig::default()).unwrap();
+        reached_min_inliers += usize::from(!out.hypotheses.is_empty());
+        assert!(
+            out.score_ratio() > SUGGESTED_MAX_SCORE_RATIO,
+            "seed {seed}: ratio {}",
+            out.score_ratio()
+        );
+        assert!(out.unambiguous_best(SUGGESTED_MAX_SCORE_RATIO).is_none());
+    }
+    // The scenario is hard: chance consensus does pass the inlier floor.
+    assert!(reached_min_inliers > 0);
 }
 
 #[test]
