@@ -12,7 +12,7 @@
 //! | [`Block::ShapeRatios`] | linearity, planarity, scattering of the eigenvalues, soft-binned on `[0, 1]` |
 //! | [`Block::Distances`] | Osada D2: distances of random point pairs, log-spaced bins, absolute metres |
 //! | [`Block::Angles`] | A3: angle at the first point of random triplets |
-//! | [`Block::NormalAngles`] | unoriented angle between the normals of random pairs, binned in `sqrt(1 − |cos|)` (zero block without normals) |
+//! | [`Block::NormalAngles`] | joint histogram of pair distance (coarse log bins) × unoriented angle between the pair's normals, binned in `sqrt(1 − |cos|)` (zero block without normals) |
 //! | [`Block::Color`] | hue × saturation histogram plus grey levels normalised by the instance mean (zero block without colours), see [`super::color`] |
 //!
 //! Guarantees:
@@ -136,7 +136,7 @@ impl BlockWeights {
     }
 }
 
-/// Parameters of the [`GeometricColorEncoder`]. The defaults give a 110-dimensional
+/// Parameters of the [`GeometricColorEncoder`]. The defaults give a 128-dimensional
 /// descriptor tuned for indoor furniture and objects from 3 cm to 4 m.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -159,6 +159,9 @@ pub struct GeometricColorConfig {
     pub angle_bins: usize,
     /// Normal-pair angle bins, uniform in `sqrt(1 − |cos θ|)` over `[0, 1]`.
     pub normal_bins: usize,
+    /// Log-spaced distance bins (same range as the D2 bins) of the joint
+    /// distance × normal-angle histogram; 1 gives a plain normal-angle histogram.
+    pub normal_distance_bins: usize,
     /// Hue bins (circular).
     pub hue_bins: usize,
     /// Standard deviation of the (circular) hue soft binning, in bins.
@@ -191,6 +194,7 @@ impl Default for GeometricColorConfig {
             distance_range_m: (0.01, 4.0),
             angle_bins: 9,
             normal_bins: 6,
+            normal_distance_bins: 4,
             hue_bins: 12,
             hue_sigma_bins: 0.7,
             saturation_bins: 2,
@@ -244,6 +248,7 @@ impl GeometricColorConfig {
             ("distance_bins", self.distance_bins, 2),
             ("angle_bins", self.angle_bins, 2),
             ("normal_bins", self.normal_bins, 2),
+            ("normal_distance_bins", self.normal_distance_bins, 1),
             ("hue_bins", self.hue_bins, 3),
             ("saturation_bins", self.saturation_bins, 1),
             ("grey_bins", self.grey_bins, 2),
@@ -272,7 +277,9 @@ impl GeometricColorConfig {
             ("hue_sigma_bins", self.hue_sigma_bins),
         ] {
             if !(v.is_finite() && (0.0..=16.0).contains(&v)) {
-                return Err(ConfigError::Value(format!("{field} must be in [0, 16], got {v}")));
+                return Err(ConfigError::Value(format!(
+                    "{field} must be in [0, 16], got {v}"
+                )));
             }
         }
         for (field, value, min) in [
@@ -306,7 +313,7 @@ impl GeometricColorConfig {
             Block::ShapeRatios => 3 * self.ratio_bins,
             Block::Distances => self.distance_bins,
             Block::Angles => self.angle_bins,
-            Block::NormalAngles => self.normal_bins,
+            Block::NormalAngles => self.normal_bins * self.normal_distance_bins,
             Block::Color => self.hue_bins * self.saturation_bins + self.grey_bins,
         }
     }
@@ -321,8 +328,10 @@ impl GeometricColorConfig {
         start..start + self.block_len(block)
     }
 
-    /// Descriptor length: `3·extent_bins + 3·ratio_bins + distance_bins + angle_bins
-    /// + normal_bins + hue_bins·saturation_bins + grey_bins` (110 by default).
+    /// Descriptor length: the sum of `3·extent_bins`, `3·ratio_bins`,
+    /// `distance_bins`, `angle_bins`, `normal_bins·normal_distance_bins` and
+    /// `hue_bins·saturation_bins + grey_bins` (36 + 15 + 16 + 9 + 24 + 28 = 128 by
+    /// default).
     pub fn dim(&self) -> usize {
         Block::ALL.iter().map(|&b| self.block_len(b)).sum()
     }
@@ -394,7 +403,11 @@ fn select(instance: &PointCloud, cfg: &GeometricColorConfig) -> Result<Selected,
         .points
         .iter()
         .enumerate()
-        .filter(|(_, p)| p.coords.iter().all(|c| c.is_finite() && c.abs() <= MAX_ABS_COORD_M))
+        .filter(|(_, p)| {
+            p.coords
+                .iter()
+                .all(|c| c.is_finite() && c.abs() <= MAX_ABS_COORD_M)
+        })
         .map(|(i, _)| i)
         .collect();
     let ignored = instance.points.len() - valid.len();
@@ -463,7 +476,8 @@ impl InstanceEncoder for GeometricColorEncoder {
         let mut out = vec![0.0f32; cfg.dim()];
 
         let pca = pca_shape(&sel.points);
-        let pca_range = cfg.block_range(Block::Extent).start..cfg.block_range(Block::ShapeRatios).end;
+        let pca_range =
+            cfg.block_range(Block::Extent).start..cfg.block_range(Block::ShapeRatios).end;
         if let Some(slot) = out.get_mut(pca_range) {
             write_pca_block(&pca, cfg, slot);
         }

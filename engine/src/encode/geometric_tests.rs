@@ -56,7 +56,11 @@ fn sample_on(s: &Surface, rng: &mut Rng) -> (Point3<f32>, Vector3<f32>) {
             if rng.f32() * area(s) < side {
                 let t = rng.range(0.0, std::f32::consts::TAU);
                 let n = Vector3::new(t.cos(), t.sin(), 0.0);
-                let p = Point3::new(base[0] + r * n.x, base[1] + r * n.y, base[2] + rng.range(0.0, h));
+                let p = Point3::new(
+                    base[0] + r * n.x,
+                    base[1] + r * n.y,
+                    base[2] + rng.range(0.0, h),
+                );
                 (p, n)
             } else {
                 let rr = r * rng.f32().sqrt();
@@ -90,7 +94,9 @@ fn sample(parts: &[(Surface, [u8; 3])], n: usize, seed: u64) -> PointCloud {
             x -= a;
         }
         let (p, nrm) = sample_on(&parts[k].0, &mut rng);
-        let c = parts[k].1.map(|v| (v as f32 + rng.range(-8.0, 8.0)).clamp(0.0, 255.0) as u8);
+        let c = parts[k]
+            .1
+            .map(|v| (v as f32 + rng.range(-8.0, 8.0)).clamp(0.0, 255.0) as u8);
         cloud.points.push(p);
         cloud.normals.as_mut().unwrap().push(nrm);
         cloud.colors.as_mut().unwrap().push(c);
@@ -98,14 +104,19 @@ fn sample(parts: &[(Surface, [u8; 3])], n: usize, seed: u64) -> PointCloud {
     cloud
 }
 
-fn legs(x: f32, y: f32, side: f32, h: f32, color: [u8; 3]) -> Vec<(Surface, [u8; 3])> {
-    [(0.0, 0.0), (x - side, 0.0), (0.0, y - side), (x - side, y - side)]
-        .iter()
-        .map(|&(a, b)| (Surface::Cuboid([a, b, 0.0], [a + side, b + side, h]), color))
-        .collect()
+fn legs(x: f32, y: f32, side: f32, h: f32, color: [u8; 3]) -> Parts {
+    [
+        (0.0, 0.0),
+        (x - side, 0.0),
+        (0.0, y - side),
+        (x - side, y - side),
+    ]
+    .iter()
+    .map(|&(a, b)| (Surface::Cuboid([a, b, 0.0], [a + side, b + side, h]), color))
+    .collect()
 }
 
-fn chair() -> Vec<(Surface, [u8; 3])> {
+fn chair() -> Parts {
     let red = [170, 35, 35];
     let mut p = vec![
         (Surface::Cuboid([0.0, 0.0, 0.42], [0.45, 0.45, 0.47]), red),
@@ -115,17 +126,20 @@ fn chair() -> Vec<(Surface, [u8; 3])> {
     p
 }
 
-fn table() -> Vec<(Surface, [u8; 3])> {
-    let mut p = vec![(Surface::Cuboid([0.0, 0.0, 0.71], [1.6, 0.8, 0.75]), [140, 95, 55])];
+fn table() -> Parts {
+    let mut p = vec![(
+        Surface::Cuboid([0.0, 0.0, 0.71], [1.6, 0.8, 0.75]),
+        [140, 95, 55],
+    )];
     p.extend(legs(1.6, 0.8, 0.06, 0.71, [110, 75, 45]));
     p
 }
 
-fn mug() -> Vec<(Surface, [u8; 3])> {
+fn mug() -> Parts {
     vec![(Surface::Cylinder([0.0, 0.0, 0.0], 0.04, 0.1), [40, 70, 190])]
 }
 
-fn bookshelf() -> Vec<(Surface, [u8; 3])> {
+fn bookshelf() -> Parts {
     let wood = [228, 226, 218];
     let mut p = vec![
         (Surface::Cuboid([0.0, 0.0, 0.0], [0.02, 0.3, 2.0]), wood),
@@ -134,12 +148,15 @@ fn bookshelf() -> Vec<(Surface, [u8; 3])> {
     ];
     for k in 0..6 {
         let z = k as f32 * 0.39;
-        p.push((Surface::Cuboid([0.02, 0.0, z], [0.78, 0.28, z + 0.02]), wood));
+        p.push((
+            Surface::Cuboid([0.02, 0.0, z], [0.78, 0.28, z + 0.02]),
+            wood,
+        ));
     }
     p
 }
 
-fn sofa() -> Vec<(Surface, [u8; 3])> {
+fn sofa() -> Parts {
     let green = [70, 110, 80];
     vec![
         (Surface::Cuboid([0.0, 0.0, 0.0], [1.9, 0.9, 0.45]), green),
@@ -149,7 +166,10 @@ fn sofa() -> Vec<(Surface, [u8; 3])> {
     ]
 }
 
-fn objects() -> Vec<(&'static str, Vec<(Surface, [u8; 3])>)> {
+/// Coloured surfaces making up one synthetic object.
+type Parts = Vec<(Surface, [u8; 3])>;
+
+fn objects() -> Vec<(&'static str, Parts)> {
     vec![
         ("chair", chair()),
         ("table", table()),
@@ -161,7 +181,11 @@ fn objects() -> Vec<(&'static str, Vec<(Surface, [u8; 3])>)> {
 
 fn random_pose(rng: &mut Rng) -> Pose {
     let q = Quaternion::new(rng.normal(), rng.normal(), rng.normal(), rng.normal());
-    let t = Translation3::new(rng.range(-20.0, 20.0), rng.range(-20.0, 20.0), rng.range(-5.0, 5.0));
+    let t = Translation3::new(
+        rng.range(-20.0, 20.0),
+        rng.range(-20.0, 20.0),
+        rng.range(-5.0, 5.0),
+    );
     Pose::from_parts(t, UnitQuaternion::from_quaternion(q))
 }
 
@@ -187,8 +211,14 @@ fn subset(c: &PointCloud, keep: impl Fn(usize, &Point3<f32>) -> bool) -> PointCl
     let idx: Vec<usize> = (0..c.len()).filter(|&i| keep(i, &c.points[i])).collect();
     PointCloud {
         points: idx.iter().map(|&i| c.points[i]).collect(),
-        colors: c.colors.as_ref().map(|v| idx.iter().map(|&i| v[i]).collect()),
-        normals: c.normals.as_ref().map(|v| idx.iter().map(|&i| v[i]).collect()),
+        colors: c
+            .colors
+            .as_ref()
+            .map(|v| idx.iter().map(|&i| v[i]).collect()),
+        normals: c
+            .normals
+            .as_ref()
+            .map(|v| idx.iter().map(|&i| v[i]).collect()),
         ..Default::default()
     }
 }
@@ -200,7 +230,7 @@ fn block(enc: &GeometricColorEncoder, d: &[f32], b: Block) -> Vec<f32> {
 #[test]
 fn layout_dim_unit_norm_and_determinism() {
     let enc = GeometricColorEncoder::default();
-    assert_eq!(enc.dim(), 110);
+    assert_eq!(enc.dim(), 128);
     assert_eq!(enc.modality(), Modality::Point);
     let cfg = enc.config();
     let mut next = 0;
@@ -268,7 +298,10 @@ fn similarity_matrix(enc: &GeometricColorEncoder, queries: &[PointCloud]) -> Vec
 
 fn argmax(v: impl Iterator<Item = f32>) -> usize {
     v.enumerate()
-        .fold((0, f32::MIN), |best, (i, x)| if x > best.1 { (i, x) } else { best })
+        .fold(
+            (0, f32::MIN),
+            |best, (i, x)| if x > best.1 { (i, x) } else { best },
+        )
         .0
 }
 
@@ -300,6 +333,36 @@ fn each_object_is_its_own_mutual_nearest_neighbour() {
     }
 }
 
+/// Without colours the geometry alone still ranks each full view first, but with
+/// small margins between the similar-sized table, sofa and bookshelf (documented:
+/// colour, and later the layout, carry the rest).
+#[test]
+fn geometry_alone_ranks_full_views_first() {
+    let enc = GeometricColorEncoder::default();
+    let objs = objects();
+    let db: Vec<Vec<f32>> = objs
+        .iter()
+        .map(|(_, p)| {
+            let mut c = sample(p, 3000, 7);
+            c.colors = None;
+            enc.encode(&c).unwrap()
+        })
+        .collect();
+    for round in 0..3u64 {
+        for (i, (name, p)) in objs.iter().enumerate() {
+            let mut q = live_view(p, 1500, 300 + 10 * round + i as u64);
+            q.colors = None;
+            let d = enc.encode(&q).unwrap();
+            let row: Vec<f32> = db.iter().map(|x| cosine(x, &d)).collect();
+            assert_eq!(
+                argmax(row.iter().copied()),
+                i,
+                "{name} round {round}: {row:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn partial_views_still_find_their_object() {
     let enc = GeometricColorEncoder::default();
@@ -313,11 +376,17 @@ fn partial_views_still_find_their_object() {
                 let full = live_view(p, 2000, 200 + 10 * round + i as u64);
                 // Cut away the part beyond a random plane through a point 20% of
                 // the way out from the centroid: about 70% of the points remain.
-                let centroid = full.points.iter().fold(Vector3::zeros(), |a, p| a + p.coords)
+                let centroid = full
+                    .points
+                    .iter()
+                    .fold(Vector3::zeros(), |a, p| a + p.coords)
                     / full.len() as f32;
                 let dir = Vector3::new(rng.normal(), rng.normal(), rng.normal()).normalize();
-                let proj: Vec<f32> =
-                    full.points.iter().map(|p| (p.coords - centroid).dot(&dir)).collect();
+                let proj: Vec<f32> = full
+                    .points
+                    .iter()
+                    .map(|p| (p.coords - centroid).dot(&dir))
+                    .collect();
                 let mut sorted = proj.clone();
                 sorted.sort_by(f32::total_cmp);
                 let cut = sorted[(sorted.len() as f32 * 0.7) as usize];
@@ -326,15 +395,22 @@ fn partial_views_still_find_their_object() {
             .collect();
         let m = similarity_matrix(&enc, &queries);
         for (i, row) in m.iter().enumerate() {
-            assert_eq!(argmax(row.iter().copied()), i, "{} round {round}: {row:?}", objs[i].0);
+            assert_eq!(
+                argmax(row.iter().copied()),
+                i,
+                "{} round {round}: {row:?}",
+                objs[i].0
+            );
         }
     }
 }
 
-/// Exposure (one gain) leaves the colour block unchanged up to rounding; moderate
-/// white-balance gains (±6 %) cost little; strong casts (±12 %, or a 0.7/0.9 red/blue
-/// ratio) move low-saturation colours (sofa, wood) between hue bins and the grey
-/// part, so only the whole descriptor is bounded there.
+/// Exposure (one gain) leaves the colour block unchanged up to 8-bit rounding;
+/// moderate white-balance gains (±6 %) cost little; strong casts (±12 %, or a 0.7/0.9
+/// red/blue ratio) turn near-white and low-saturation colours (the white bookshelf,
+/// the grey-green sofa) partly chromatic or shift their hue, so there only the whole
+/// descriptor is bounded (a white bookshelf under a warm cast looks like wood, and
+/// may then retrieve the wooden table). Elsewhere every object must retrieve itself.
 #[test]
 fn robust_to_exposure_and_white_balance() {
     let enc = GeometricColorEncoder::default();
@@ -344,13 +420,16 @@ fn robust_to_exposure_and_white_balance() {
         ([0.8, 0.8, 0.8], 0.95, 0.98),
         ([1.06, 1.0, 0.94], 0.9, 0.97),
         ([0.94, 1.0, 1.06], 0.9, 0.97),
-        ([1.12, 1.0, 0.88], 0.0, 0.9),
-        ([0.7, 0.8, 0.9], 0.0, 0.9),
+        ([1.12, 1.0, 0.88], 0.0, 0.85),
+        ([0.7, 0.8, 0.9], 0.0, 0.85),
     ];
-    for (name, parts) in objects() {
-        let c = sample(&parts, 2000, 4);
-        let d = enc.encode(&c).unwrap();
-        for (gains, min_color, min_all) in cases {
+    let objs = objects();
+    let clouds: Vec<PointCloud> = objs.iter().map(|(_, p)| sample(p, 2000, 4)).collect();
+    let db: Vec<Vec<f32>> = clouds.iter().map(|c| enc.encode(c).unwrap()).collect();
+    for (gains, min_color, min_all) in cases {
+        for (i, c) in clouds.iter().enumerate() {
+            let name = objs[i].0;
+            let d = &db[i];
             let mut lit = c.clone();
             for col in lit.colors.as_mut().unwrap() {
                 for k in 0..3 {
@@ -358,11 +437,24 @@ fn robust_to_exposure_and_white_balance() {
                 }
             }
             let e = enc.encode(&lit).unwrap();
-            let cb = cosine(&block(&enc, &d, Block::Color), &block(&enc, &e, Block::Color));
-            let all = cosine(&d, &e);
+            let cb = cosine(
+                &block(&enc, d, Block::Color),
+                &block(&enc, &e, Block::Color),
+            );
+            let all = cosine(d, &e);
             println!("{name} {gains:?}: colour block {cb:.4}, whole {all:.4}");
-            assert!(cb >= min_color, "{name} {gains:?}: colour block cosine {cb}");
+            assert!(
+                cb >= min_color,
+                "{name} {gains:?}: colour block cosine {cb}"
+            );
             assert!(all >= min_all, "{name} {gains:?}: cosine {all}");
+            if min_color > 0.0 {
+                assert_eq!(
+                    argmax(db.iter().map(|x| cosine(x, &e))),
+                    i,
+                    "{name} {gains:?}"
+                );
+            }
         }
     }
 }
@@ -378,7 +470,10 @@ fn colour_and_size_each_discriminate() {
         *col = [col[2], col[1], col[0]];
     }
     let db = enc.encode(&blue).unwrap();
-    let cb = cosine(&block(&enc, &d, Block::Color), &block(&enc, &db, Block::Color));
+    let cb = cosine(
+        &block(&enc, &d, Block::Color),
+        &block(&enc, &db, Block::Color),
+    );
     assert!(cb < 0.5, "colour block cosine {cb}");
     // Same chair at 1.6x scale.
     let mut big = c.clone();
@@ -386,7 +481,10 @@ fn colour_and_size_each_discriminate() {
         p.coords *= 1.6;
     }
     let dbig = enc.encode(&big).unwrap();
-    let ce = cosine(&block(&enc, &d, Block::Extent), &block(&enc, &dbig, Block::Extent));
+    let ce = cosine(
+        &block(&enc, &d, Block::Extent),
+        &block(&enc, &dbig, Block::Extent),
+    );
     assert!(ce < 0.8, "extent block cosine {ce}");
     // Identical chairs sampled independently look identical (documented).
     let twin = enc.encode(&sample(&chair(), 2000, 6)).unwrap();
@@ -412,10 +510,16 @@ fn bad_inputs_give_errors_or_are_ignored_never_panic() {
     let c = sample(&mug(), 500, 2);
     let mut bad = c.clone();
     bad.colors.as_mut().unwrap().pop();
-    assert!(matches!(enc.encode(&bad), Err(EncodeError::Inconsistent(_))));
+    assert!(matches!(
+        enc.encode(&bad),
+        Err(EncodeError::Inconsistent(_))
+    ));
     let mut bad = c.clone();
     bad.instance_ids = Some(vec![1; 3]);
-    assert!(matches!(enc.encode(&bad), Err(EncodeError::Inconsistent(_))));
+    assert!(matches!(
+        enc.encode(&bad),
+        Err(EncodeError::Inconsistent(_))
+    ));
 
     // NaN, infinite and absurd points are ignored with their attributes: the
     // descriptor equals the one of the clean cloud.
@@ -464,10 +568,16 @@ fn config_is_validated() {
     assert!(GeometricColorEncoder::new(ok.clone()).is_ok());
     let mut c = ok.clone();
     c.hue_bins = 1;
-    assert!(matches!(GeometricColorEncoder::new(c), Err(ConfigError::Bins { .. })));
+    assert!(matches!(
+        GeometricColorEncoder::new(c),
+        Err(ConfigError::Bins { .. })
+    ));
     let mut c = ok.clone();
     c.distance_range_m = (0.0, 1.0);
-    assert!(matches!(GeometricColorEncoder::new(c), Err(ConfigError::Range { .. })));
+    assert!(matches!(
+        GeometricColorEncoder::new(c),
+        Err(ConfigError::Range { .. })
+    ));
     let mut c = ok.clone();
     c.weights = BlockWeights {
         extent: 0.0,
@@ -477,17 +587,25 @@ fn config_is_validated() {
         normal_angles: 0.0,
         color: 0.0,
     };
-    assert!(matches!(GeometricColorEncoder::new(c), Err(ConfigError::Value(_))));
+    assert!(matches!(
+        GeometricColorEncoder::new(c),
+        Err(ConfigError::Value(_))
+    ));
     let mut c = ok;
     c.weights.color = f32::NAN;
     assert!(GeometricColorEncoder::new(c).is_err());
     // Custom sizes change dim accordingly.
-    let mut c = GeometricColorConfig::default();
-    c.hue_bins = 8;
-    c.distance_bins = 20;
+    let c = GeometricColorConfig {
+        hue_bins: 8,
+        distance_bins: 20,
+        ..Default::default()
+    };
     let enc = GeometricColorEncoder::new(c).unwrap();
-    assert_eq!(enc.dim(), 110 - 24 + 16 + 4);
-    assert_eq!(enc.encode(&sample(&mug(), 300, 1)).unwrap().len(), enc.dim());
+    assert_eq!(enc.dim(), 128 - 24 + 16 + 4);
+    assert_eq!(
+        enc.encode(&sample(&mug(), 300, 1)).unwrap().len(),
+        enc.dim()
+    );
 }
 
 #[test]
@@ -513,57 +631,4 @@ fn encodes_two_thousand_points_well_under_a_millisecond() {
     // The best of 50 runs resists load from parallel tests; the target is well
     // under 1 ms in release builds.
     assert!(best < 1e-3, "best {best} s");
-}
-
-#[test]
-fn zz_profile_tmp() {
-    let enc = GeometricColorEncoder::default();
-    let cfg = enc.config().clone();
-    let c = sample(&chair(), 2000, 10);
-    let pts: Vec<Vector3<f32>> = c.points.iter().map(|p| p.coords).collect();
-    let cols = c.colors.clone().unwrap();
-    let nrm = c.normals.clone().unwrap();
-    let time = |name: &str, f: &mut dyn FnMut()| {
-        let mut best = f64::MAX;
-        for _ in 0..30 {
-            let t = Instant::now();
-            f();
-            best = best.min(t.elapsed().as_secs_f64());
-        }
-        println!("{name}: {:.1} us", best * 1e6);
-    };
-    time("pca", &mut || { std::hint::black_box(super::super::shape::pca_shape(&pts)); });
-    time("dist", &mut || { std::hint::black_box(super::super::shape::distributions(&pts, Some(&nrm), &cfg)); });
-    let mut c1 = cfg.clone();
-    c1.triplets = 16;
-    time("pairs only", &mut || { std::hint::black_box(super::super::shape::distributions(&pts, Some(&nrm), &c1)); });
-    time("pairs no normals", &mut || { std::hint::black_box(super::super::shape::distributions(&pts, None, &c1)); });
-    let mut c2 = cfg.clone();
-    c2.pairs = 16;
-    time("triplets only", &mut || { std::hint::black_box(super::super::shape::distributions(&pts, None, &c2)); });
-    let mut rng = Rng::new(1);
-    time("rng 12k", &mut || { let mut s = 0; for _ in 0..12288 { s += rng.below(2000); } std::hint::black_box(s); });
-    let xs: Vec<f32> = (0..4096).map(|i| 0.01 + i as f32 * 0.0005).collect();
-    time("log_coord 4k", &mut || { let mut s = 0.0; for &x in &xs { s += super::super::histogram::log_coord(x, 0.01, 4.0, 16); } std::hint::black_box(s); });
-    let mut h = vec![0.0f32; 16];
-    time("add_linear 4k", &mut || { for &x in &xs { super::super::histogram::add_linear(&mut h, x * 3.0, 1.0); } std::hint::black_box(&h); });
-    time("norm 4k", &mut || { let mut s = 0.0; for k in 0..4096 { s += (pts[k % 2000] - pts[(k * 7) % 2000]).norm(); } std::hint::black_box(s); });
-    let mut out = vec![0.0; 28];
-    time("color", &mut || { super::super::color::write_color_block(&cols, &cfg, &mut out); });
-    time("all", &mut || { std::hint::black_box(enc.encode(&c).unwrap()); });
-}
-
-#[test]
-fn zz_blocks_tmp() {
-    let enc = GeometricColorEncoder::default();
-    let objs = objects();
-    let db: Vec<Vec<f32>> = objs.iter().map(|(_, p)| enc.encode(&sample(p, 3000, 7)).unwrap()).collect();
-    let q: Vec<Vec<f32>> = objs.iter().enumerate().map(|(i, (_, p))| enc.encode(&live_view(p, 1200, 100 + i as u64)).unwrap()).collect();
-    for b in Block::ALL {
-        println!("{b:?}");
-        for i in 0..5 {
-            let row: Vec<f32> = (0..5).map(|j| cosine(&block(&enc, &q[i], b), &block(&enc, &db[j], b))).collect();
-            println!("  {} {row:.3?}", objs[i].0);
-        }
-    }
 }

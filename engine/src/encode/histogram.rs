@@ -153,7 +153,7 @@ pub(crate) fn add_gaussian_circular(hist: &mut [f32], x: f32, sigma: f32, weight
 pub(crate) fn log_coord(value: f32, lo: f32, hi: f32, n: usize) -> f32 {
     let v = value.max(lo);
     let span = fast_ln(hi / lo);
-    if !(span > 0.0) || n < 2 {
+    if span.is_nan() || span <= 0.0 || n < 2 {
         return 0.0;
     }
     (fast_ln(v / lo) / span * (n - 1) as f32).clamp(0.0, (n - 1) as f32)
@@ -172,7 +172,8 @@ pub(crate) fn fast_ln(x: f32) -> f32 {
     // m ∈ [1, 2): ln m = 2 atanh(t), t = (m − 1)/(m + 1) ∈ [0, 1/3).
     let t = (m - 1.0) / (m + 1.0);
     let t2 = t * t;
-    let series = t * (2.0 + t2 * (2.0 / 3.0 + t2 * (2.0 / 5.0 + t2 * (2.0 / 7.0 + t2 * (2.0 / 9.0)))));
+    let series =
+        t * (2.0 + t2 * (2.0 / 3.0 + t2 * (2.0 / 5.0 + t2 * (2.0 / 7.0 + t2 * (2.0 / 9.0)))));
     exponent as f32 * std::f32::consts::LN_2 + series
 }
 

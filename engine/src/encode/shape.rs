@@ -100,10 +100,12 @@ pub(crate) struct Distributions {
     /// A3: angle θ at the first point of random triplets, binned uniformly in
     /// `(1 − cos θ) / 2 ∈ [0, 1]` (0° to 180°; no `acos` needed).
     pub angles: Vec<f32>,
-    /// Unoriented angle θ between the normals of random pairs where both are valid,
-    /// binned uniformly in `sqrt(1 − |cos θ|) ∈ [0, 1]` (close to linear in θ from
-    /// 0° to 90°, so normal noise of a few degrees moves mass by less than a bin);
-    /// all zero when no normals are given.
+    /// Joint histogram, distance-major (`normal_distance_bins` rows of
+    /// `normal_bins`), of the pair distance (coarse log bins over the D2 range) and
+    /// the unoriented angle θ between the normals of random pairs where both are
+    /// valid, binned uniformly in `sqrt(1 − |cos θ|) ∈ [0, 1]` (close to linear in θ
+    /// from 0° to 90°, so normal noise of a few degrees moves mass by less than a
+    /// bin); all zero when no normals are given.
     pub normal_angles: Vec<f32>,
 }
 
@@ -118,7 +120,7 @@ pub(crate) fn distributions(
     let mut out = Distributions {
         distances: vec![0.0; cfg.distance_bins],
         angles: vec![0.0; cfg.angle_bins],
-        normal_angles: vec![0.0; cfg.normal_bins],
+        normal_angles: vec![0.0; cfg.normal_bins * cfg.normal_distance_bins.max(1)],
     };
     let n = points.len();
     if n < 2 {
@@ -127,6 +129,13 @@ pub(crate) fn distributions(
     let (lo, hi) = cfg.distance_range_m;
     let bins = LogBins::new(lo, hi, cfg.distance_bins);
     let nb = cfg.normal_bins;
+    let ndb = cfg.normal_distance_bins.max(1);
+    // Distance coordinate of the joint (distance × normal angle) histogram.
+    let to_coarse = if cfg.distance_bins > 1 {
+        ndb.saturating_sub(1) as f32 / (cfg.distance_bins - 1) as f32
+    } else {
+        0.0
+    };
     let mut rng = Rng::derive(cfg.seed, STREAM_PAIRS);
     for _ in 0..cfg.pairs {
         let (i, j) = distinct_pair(&mut rng, n);
@@ -134,14 +143,24 @@ pub(crate) fn distributions(
             continue;
         };
         let d_sq = (p - q).norm_squared();
-        add_linear(&mut out.distances, bins.coord_of_squared(d_sq), 1.0);
+        let dx = bins.coord_of_squared(d_sq);
+        add_linear(&mut out.distances, dx, 1.0);
         if let Some(normals) = normals
             && let (Some(a), Some(b)) = (normals.get(i), normals.get(j))
             && a.norm_squared() > 0.5
             && b.norm_squared() > 0.5
         {
-            let x = (1.0 - a.dot(b).abs()).max(0.0).sqrt();
-            add_linear(&mut out.normal_angles, unit_coord(x, nb), 1.0);
+            let ax = unit_coord((1.0 - a.dot(b).abs()).max(0.0).sqrt(), nb);
+            let cx = dx * to_coarse;
+            let c0 = cx as usize;
+            let f = cx - c0 as f32;
+            for (row, mass) in [(c0, 1.0 - f), (c0 + 1, f)] {
+                if mass > 0.0
+                    && let Some(r) = out.normal_angles.get_mut(row * nb..(row + 1) * nb)
+                {
+                    add_linear(r, ax, mass);
+                }
+            }
         }
     }
     if n < 3 {
@@ -191,7 +210,7 @@ mod tests {
         let s = pca_shape(&pts);
         assert!((s.extents_m[0] - 2.0).abs() < 0.01, "{s:?}");
         assert!(s.extents_m[1] < 1e-3 && s.linearity > 0.99);
-        let same = pca_shape(&vec![Vector3::new(1.0, 2.0, 3.0); 10]);
+        let same = pca_shape(&[Vector3::new(1.0, 2.0, 3.0); 10]);
         assert_eq!(same.extents_m, [0.0; 3]);
         assert_eq!(same.scattering, 1.0);
     }
@@ -203,7 +222,12 @@ mod tests {
         let d = distributions(&pts, None, &cfg);
         let total: f32 = d.distances.iter().sum();
         assert!((total - cfg.pairs as f32).abs() < 1e-3 * cfg.pairs as f32);
-        let x = log_coord(1.0, cfg.distance_range_m.0, cfg.distance_range_m.1, cfg.distance_bins);
+        let x = log_coord(
+            1.0,
+            cfg.distance_range_m.0,
+            cfg.distance_range_m.1,
+            cfg.distance_bins,
+        );
         let peak = x.round() as usize;
         assert!(d.distances[peak] > 0.4 * total);
         assert!(d.angles.iter().all(|&a| a == 0.0));
