@@ -3,7 +3,7 @@
 use nalgebra::{Point3, Translation3, Unit, UnitQuaternion, Vector3};
 
 use super::compare::pose_difference;
-use super::icp::{IcpConfig, IcpTarget, refine_point_to_plane};
+use super::icp::{IcpConfig, IcpTarget, RobustKernel, refine_point_to_plane};
 use crate::frame::Pose;
 use crate::rng::Rng;
 
@@ -170,11 +170,16 @@ fn converges_from_ten_degrees_and_twenty_centimetres() {
         (Vector3::new(0.3, -0.5, 1.0), Vector3::new(0.0, -0.12, 0.16)),
         (Vector3::new(-1.0, 1.0, 0.2), Vector3::new(0.1, 0.1, -0.14)),
     ];
-    for (axis, shift) in cases {
+    let kernels = [RobustKernel::Tukey, RobustKernel::Huber, RobustKernel::None];
+    for ((axis, shift), kernel) in cases.into_iter().zip(kernels) {
         let init = disturbed(10.0, axis, centroid, shift);
         let before = pose_difference(&init, &truth(), &session_centroid);
         assert!(before.rotation_deg() > 9.9 && before.translation_m > 0.19);
-        let res = target.refine(&src, &init, &IcpConfig::default()).unwrap();
+        let cfg = IcpConfig {
+            kernel,
+            ..Default::default()
+        };
+        let res = target.refine(&src, &init, &cfg).unwrap();
         let after = pose_difference(&res.T_map_session, &truth(), &session_centroid);
         assert!(
             after.translation_m < 0.01 && after.rotation_deg() < 0.5,

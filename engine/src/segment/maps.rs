@@ -88,9 +88,11 @@ pub(crate) fn centre_pixel(gx: u32, gy: u32, step: u32, w: u32, h: u32) -> (u32,
     )
 }
 
-/// Cell depths (0 = invalid) from a per-pixel depth lookup `at(linear index)`.
-fn cell_depths<F: Fn(usize) -> Option<f32>>(
-    at: F,
+/// Cell depths (0 = invalid) from the row-major pixel values `data` and their
+/// conversion to metres `metres` (0 or less, or non-finite, for invalid).
+fn cell_depths<T: Copy, F: Fn(T) -> f32>(
+    data: &[T],
+    metres: F,
     w: u32,
     h: u32,
     gw: usize,
@@ -98,37 +100,48 @@ fn cell_depths<F: Fn(usize) -> Option<f32>>(
     cfg: &SegmentConfig,
 ) -> Vec<f32> {
     let step = cfg.step.max(1);
-    let in_range = |z: f32| z >= cfg.min_depth && z <= cfg.max_depth;
+    let (lo, hi) = (cfg.min_depth, cfg.max_depth);
+    // Valid and in range (false for NaN).
+    let usable = |z: f32| z > 0.0 && z >= lo && z <= hi;
+    let (w_us, step_us) = (w as usize, step as usize);
     let mut out = vec![0.0f32; gw * gh];
     for gy in 0..gh {
-        let v0 = gy as u32 * step;
-        let v1 = (v0 + step).min(h);
+        let v0 = gy * step_us;
+        let v1 = (v0 + step_us).min(h as usize);
         for gx in 0..gw {
-            let u0 = gx as u32 * step;
             let (uc, vc) = centre_pixel(gx as u32, gy as u32, step, w, h);
-            let centre = at((vc * w + uc) as usize).filter(|&z| in_range(z));
+            let centre = data
+                .get(vc as usize * w_us + uc as usize)
+                .map(|&d| metres(d))
+                .filter(|&z| usable(z));
             let z = if !cfg.average_depth {
-                centre
+                centre.unwrap_or(0.0)
             } else {
-                let u1 = (u0 + step).min(w);
-                let mut reference = centre;
+                let u0 = gx * step_us;
+                let u1 = (u0 + step_us).min(w_us);
+                let mut reference = centre.unwrap_or(0.0);
                 let (mut sum, mut count) = (0.0f32, 0u32);
                 for v in v0..v1 {
-                    let row = (v * w) as usize;
-                    for u in u0..u1 {
-                        let Some(z) = at(row + u as usize).filter(|&z| in_range(z)) else {
+                    let Some(row) = data.get(v * w_us + u0..v * w_us + u1) else {
+                        continue;
+                    };
+                    for &d in row {
+                        let z = metres(d);
+                        if !usable(z) {
                             continue;
-                        };
-                        let r = *reference.get_or_insert(z);
-                        if depth_continuous(r, z, cfg) {
+                        }
+                        if reference == 0.0 {
+                            reference = z;
+                        }
+                        if depth_continuous(reference, z, cfg) {
                             sum += z;
                             count += 1;
                         }
                     }
                 }
-                (count > 0).then(|| sum / count as f32)
+                if count > 0 { sum / count as f32 } else { 0.0 }
             };
-            out[gy * gw + gx] = z.unwrap_or(0.0);
+            out[gy * gw + gx] = z;
         }
     }
     out
@@ -144,32 +157,16 @@ pub(crate) fn build_maps(frame: &RgbdFrame, cfg: &SegmentConfig) -> GridMaps {
     let n = width * height;
     let (w, h) = (k.width, k.height);
     let depth = match &frame.depth.data {
-        DepthData::Metres(m) => cell_depths(
-            |i| m.get(i).copied().filter(|z| z.is_finite() && *z > 0.0),
-            w,
-            h,
-            width,
-            height,
-            cfg,
-        ),
+        DepthData::Metres(m) => cell_depths(m, |z| z, w, h, width, height, cfg),
         DepthData::U16 {
             raw,
             units_per_metre,
         } => {
             let scale = 1.0 / units_per_metre;
-            cell_depths(
-                |i| {
-                    raw.get(i)
-                        .copied()
-                        .filter(|r| *r != 0 && *r != u16::MAX)
-                        .map(|r| r as f32 * scale)
-                },
-                w,
-                h,
-                width,
-                height,
-                cfg,
-            )
+            let metres = |r: u16| {
+                if r == u16::MAX { 0.0 } else { r as f32 * scale }
+            };
+            cell_depths(raw, metres, w, h, width, height, cfg)
         }
     };
     let mut points = vec![Vector3::zeros(); n];

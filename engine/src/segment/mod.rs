@@ -11,7 +11,11 @@
 //! Stages:
 //! 1. `maps`: vertex map (camera frame, metres) and normal map, invalid where the
 //!    depth is missing, outside `[min_depth, max_depth]`, or jumps;
-//! 2. `planes`: dominant planes by seeded one-point RANSAC + least squares;
+//! 2. `planes`: dominant planes by seeded one-point RANSAC + least squares, then
+//!    `classify`: room structure (floor, walls) or a flat object surface (table
+//!    top, wardrobe door), from the creases and occlusions along each plane's
+//!    boundary; structure cells are labelled with their plane, surface cells go
+//!    on to the object segments (unless `surfaces_as_structure`);
 //! 3. `regions`: object regions by union-find, split at depth discontinuities and
 //!    at concave normal creases, small regions dropped.
 //!
@@ -23,6 +27,7 @@
 //! valid depth gives an empty [`Segmentation`] (all labels 0), not an error.
 //! Nothing here panics on bad input.
 
+mod classify;
 mod maps;
 mod planes;
 mod regions;
@@ -34,7 +39,7 @@ use nalgebra::{Point3, Vector3};
 
 use crate::frame::{DepthData, RgbdFrame};
 
-pub use planes::PlaneSegment;
+pub use planes::{PlaneKind, PlaneSegment};
 
 /// Labels at or above this value mark structural planes: `STRUCTURE_BASE + i` is
 /// plane `i` of [`Segmentation::planes`]. Object segments are `1..`, 0 is "none".
@@ -89,6 +94,12 @@ pub struct SegmentConfig {
     pub min_plane_share: f32,
     /// ... or this visible area in square metres (default 0.5 m²).
     pub min_plane_area_m2: f32,
+    /// Planes at least this large (visible area, m²) are always structure, never
+    /// an object surface (default 4.0 m²).
+    pub structure_min_area_m2: f32,
+    /// Label the cells of object-surface planes (table tops, ...) as structure
+    /// too, instead of leaving them to the object segments (default false).
+    pub surfaces_as_structure: bool,
     /// Fewest cells of an object segment (and of a plane piece; default 40).
     pub min_segment_points: usize,
     /// Seed of the plane RANSAC (default 0x5E6).
@@ -118,6 +129,8 @@ impl Default for SegmentConfig {
             min_plane_points: 150,
             min_plane_share: 0.10,
             min_plane_area_m2: 0.5,
+            structure_min_area_m2: 4.0,
+            surfaces_as_structure: false,
             min_segment_points: 40,
             seed: 0x5E6,
         }
@@ -138,6 +151,7 @@ impl SegmentConfig {
             self.plane_normal_angle_deg,
             self.min_plane_share,
             self.min_plane_area_m2,
+            self.structure_min_area_m2,
         ];
         if self.step == 0 {
             return bad("step must be at least 1");
@@ -245,9 +259,11 @@ pub struct Segmentation {
     /// x [gy * step, (gy + 1) * step)`.
     pub step: u32,
     /// One label per cell, row-major: 0 = no segment, `1..` = object segment label,
-    /// `STRUCTURE_BASE + i` = plane `i`.
+    /// `STRUCTURE_BASE + i` = structure plane `i` (object-surface planes' cells
+    /// belong to object segments or are 0, unless `surfaces_as_structure`).
     pub labels: Vec<u32>,
-    /// Structural planes, by cell count (descending).
+    /// Detected planes (structure and object surfaces), by cell count
+    /// (descending).
     pub planes: Vec<PlaneSegment>,
     /// Object segments by size (descending), then label (ascending).
     pub segments: Vec<Segment>,
@@ -335,8 +351,12 @@ pub fn segment_frame(frame: &RgbdFrame, cfg: &SegmentConfig) -> Result<Segmentat
             valid_cells: 0,
         });
     }
-    let detected = planes::detect_planes(&maps, &frame.intrinsics, cfg, STRUCTURE_BASE);
+    let mut detected = planes::detect_planes(&maps, &frame.intrinsics, cfg, STRUCTURE_BASE);
+    classify::classify_planes(&maps, &mut detected, cfg);
     for p in &detected {
+        if p.plane.kind != PlaneKind::Structure && !cfg.surfaces_as_structure {
+            continue;
+        }
         for &i in &p.cells {
             if let Some(l) = labels.get_mut(i) {
                 *l = p.plane.label;

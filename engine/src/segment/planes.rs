@@ -1,4 +1,5 @@
-//! Dominant structural planes (floor, walls, table tops, counters) on the grid.
+//! Dominant planes (floor, walls, table tops, counters) on the grid; which of them
+//! are room structure is decided afterwards (see `classify`).
 //!
 //! Detection is a seeded one-point RANSAC: each hypothesis is the tangent plane of
 //! a random cell (its vertex and smoothed normal), scored on a regular subsample
@@ -26,16 +27,32 @@ use super::maps::GridMaps;
 use crate::frame::CameraIntrinsics;
 use crate::rng::Rng;
 
-/// A detected structural plane, in the camera frame.
+/// What a detected plane is taken to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PlaneKind {
+    /// Room structure: floor, wall, ceiling. Its cells carry the plane's label.
+    Structure,
+    /// A large flat surface of an object (table top, sofa front, wardrobe door).
+    /// Its cells go to the object segments unless
+    /// [`super::SegmentConfig::surfaces_as_structure`] is set.
+    Surface,
+}
+
+/// A detected plane, in the camera frame.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlaneSegment {
-    /// Label of its cells in [`super::Segmentation::labels`] (`STRUCTURE_BASE + i`).
+    /// `STRUCTURE_BASE + i` for plane `i` of [`super::Segmentation::planes`]: the
+    /// label of its cells in [`super::Segmentation::labels`] when they are
+    /// labelled as structure.
     pub label: u32,
+    /// Structure or object surface.
+    pub kind: PlaneKind,
     /// Unit normal, camera frame, pointing towards the camera.
     pub normal: Vector3<f32>,
     /// Plane offset `d` in `normal · p + d = 0` (metres; the camera's distance).
     pub offset: f32,
-    /// Number of grid cells labelled with this plane.
+    /// Number of grid cells on the plane.
     pub pixel_count: usize,
     /// Approximate visible area, square metres (sum of the cells' footprints).
     pub area_m2: f32,
@@ -284,6 +301,7 @@ pub(crate) fn detect_planes(
                 found.push(DetectedPlane {
                     plane: PlaneSegment {
                         label: 0,
+                        kind: PlaneKind::Structure,
                         normal: n2,
                         offset: d2,
                         pixel_count: cells.len(),

@@ -209,6 +209,7 @@ fn floor_and_wall_are_planes_and_boxes_are_segments() {
         .find(|p| p.normal.dot(&up) > 0.995)
         .expect("floor plane");
     assert!((floor.offset - scene.cam_height).abs() < 0.03, "{floor:?}");
+    assert_eq!(floor.kind, PlaneKind::Structure);
     assert!(floor.area_m2 > 2.0, "{floor:?}");
     let back = scene.to_camera(Vector3::z());
     let wall = s
@@ -217,10 +218,14 @@ fn floor_and_wall_are_planes_and_boxes_are_segments() {
         .find(|p| p.normal.dot(&back) > 0.995)
         .expect("wall plane");
     assert!(wall.offset > 3.5 && wall.offset < 5.5, "{wall:?}");
+    assert_eq!(wall.kind, PlaneKind::Structure);
     for (i, p) in s.planes.iter().enumerate() {
         assert_eq!(p.label, STRUCTURE_BASE + i as u32);
         let count = s.labels.iter().filter(|&&l| l == p.label).count();
-        assert_eq!(count, p.pixel_count);
+        match p.kind {
+            PlaneKind::Structure => assert_eq!(count, p.pixel_count),
+            _ => assert_eq!(count, 0),
+        }
     }
     // Most structure cells are labelled structure.
     let structure_cells: Vec<usize> = (0..gt.len()).filter(|&i| gt[i] == GT_STRUCTURE).collect();
@@ -284,6 +289,54 @@ fn floor_and_wall_are_planes_and_boxes_are_segments() {
             assert!(s.segments[i - 1].len() >= seg.len());
         }
     }
+}
+
+#[test]
+fn a_large_table_top_is_an_object_surface_not_structure() {
+    // A 1.4 m x 0.9 m block, 0.75 m high: its top is a large plane (> 1 m²).
+    let scene = Scene {
+        boxes: vec![boxed((-0.7, 0.7), (-2.6, -1.7), 0.75, 1, [150, 110, 60])],
+        wall_z: Some(-4.0),
+        cam_height: 1.5,
+        pitch_deg: 30.0,
+    };
+    let k = half_kinect();
+    let (frame, ids) = scene.render(&k, true, 8);
+    let s = segment_frame(&frame, &cfg_step2()).unwrap();
+    let gt = grid_ids(&ids, &k, &s);
+    let up = scene.to_camera(Vector3::y());
+    let top = s
+        .planes
+        .iter()
+        .find(|p| p.normal.dot(&up) > 0.99 && (p.offset - 0.75).abs() < 0.05)
+        .expect("table-top plane");
+    assert_eq!(top.kind, PlaneKind::Surface, "{:?}", s.planes);
+    assert!(top.area_m2 > 1.0, "{top:?}");
+    let floor = s
+        .planes
+        .iter()
+        .find(|p| p.normal.dot(&up) > 0.99 && (p.offset - 1.5).abs() < 0.05)
+        .expect("floor plane");
+    assert_eq!(floor.kind, PlaneKind::Structure);
+    // The whole block, top included, is one object segment.
+    let (_, iou) = best_match(&s, &gt, 1);
+    assert!(iou > 0.8, "IoU {iou}");
+    assert!(!s.labels.contains(&top.label));
+    // On request the top is labelled as structure instead.
+    let cfg = SegmentConfig {
+        surfaces_as_structure: true,
+        ..cfg_step2()
+    };
+    let s2 = segment_frame(&frame, &cfg).unwrap();
+    let top2 = s2
+        .planes
+        .iter()
+        .find(|p| p.kind == PlaneKind::Surface)
+        .unwrap();
+    let on_top = s2.labels.iter().filter(|&&l| l == top2.label).count();
+    assert_eq!(on_top, top2.pixel_count);
+    let (_, iou2) = best_match(&s2, &gt, 1);
+    assert!(iou2 < 0.8, "IoU {iou2}");
 }
 
 #[test]
@@ -543,35 +596,56 @@ fn manual_timing_on_a_real_frame() {
         times[runs - 1]
     );
     // Stage timings (median over the runs).
-    let mut stage = [Vec::new(), Vec::new(), Vec::new()];
+    let mut stage = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
     for _ in 0..runs {
         let t = std::time::Instant::now();
         let m = maps::build_maps(&frame, &cfg);
         stage[0].push(t.elapsed().as_secs_f64() * 1e3);
         let t = std::time::Instant::now();
-        let p = planes::detect_planes(&m, &k, &cfg, STRUCTURE_BASE);
+        let mut p = planes::detect_planes(&m, &k, &cfg, STRUCTURE_BASE);
         stage[1].push(t.elapsed().as_secs_f64() * 1e3);
+        let t = std::time::Instant::now();
+        classify::classify_planes(&m, &mut p, &cfg);
+        stage[2].push(t.elapsed().as_secs_f64() * 1e3);
         let t = std::time::Instant::now();
         let mut free = vec![true; m.depth.len()];
         p.iter()
+            .filter(|p| p.plane.kind == PlaneKind::Structure)
             .flat_map(|p| &p.cells)
             .for_each(|&i| free[i] = false);
         let eligible: Vec<bool> = (0..free.len())
             .map(|i| free[i] && m.valid(i) && m.has_normal(i))
             .collect();
         let r = regions::grow_regions(&m, &eligible, None, &cfg);
-        stage[2].push(t.elapsed().as_secs_f64() * 1e3);
+        stage[3].push(t.elapsed().as_secs_f64() * 1e3);
         assert_eq!(r.len(), s.segments.len());
     }
-    for (name, t) in ["maps", "planes", "regions"].iter().zip(&mut stage) {
+    for (name, t) in ["maps", "planes", "classify", "regions"]
+        .iter()
+        .zip(&mut stage)
+    {
         t.sort_by(f64::total_cmp);
         println!("  {name}: median {:.2} ms, min {:.2} ms", t[runs / 2], t[0]);
     }
     println!("valid cells {} of {}", s.valid_cells, s.labels.len());
+    let sizes: Vec<usize> = s.segments.iter().map(|g| g.len()).collect();
+    println!("{} segments, sizes {sizes:?}", s.segments.len());
+    let m = maps::build_maps(&frame, &cfg);
+    let mut det = planes::detect_planes(&m, &k, &cfg, STRUCTURE_BASE);
+    classify::classify_planes(&m, &mut det, &cfg);
+    let mut owner = vec![0u32; m.depth.len()];
+    for (j, p) in det.iter().enumerate() {
+        p.cells.iter().for_each(|&i| owner[i] = j as u32 + 1);
+    }
+    for (j, p) in det.iter().enumerate() {
+        let (o, st) = classify::evidence(&m, &owner, &p.cells, j as u32 + 1, &cfg);
+        println!("plane {j}: object evidence {o}, structure evidence {st}");
+    }
     for p in &s.planes {
         println!(
-            "plane {}: n=({:.2},{:.2},{:.2}) d={:.2} cells={} area={:.2} m2",
+            "plane {} {:?}: n=({:.2},{:.2},{:.2}) d={:.2} cells={} area={:.2} m2",
             p.label - STRUCTURE_BASE,
+            p.kind,
             p.normal.x,
             p.normal.y,
             p.normal.z,
@@ -705,6 +779,7 @@ fn manual_score_on_synthetic_scan() {
         .collect();
     frames.sort();
     let cfg = SegmentConfig::default();
+    let verbose = std::env::var("CROSSLOC_SEGMENT_VERBOSE").is_ok();
     let (mut ious, mut purity_num, mut purity_den) = (Vec::new(), 0usize, 0usize);
     let (mut struct_cells, mut struct_on_plane, mut obj_cells, mut obj_on_plane) = (0, 0, 0, 0);
     let mut n_segments = 0;
@@ -752,6 +827,9 @@ fn manual_score_on_synthetic_scan() {
                 .filter(|((_, gg), _)| *gg == g)
                 .map(|((l, _), &c)| c as f32 / (gn + seg_size[l] - c) as f32)
                 .fold(0.0f32, f32::max);
+            if verbose {
+                println!("{prefix}: object {g}: {gn} cells, best IoU {best:.2}");
+            }
             ious.push(best);
         }
         for (&l, &ln) in &seg_size {

@@ -137,7 +137,10 @@ mod tests {
         b.centre.x = 1.3;
         assert!(a.overlaps(&b, 0.0));
         let plan = FloorPlan::l_shape(6.0, 6.0, 2.5, 2.5);
-        assert!(a.fits_in_plan(&plan, 0.1));
+        let mut low = a;
+        low.centre.y = -1.0;
+        assert!(low.fits_in_plan(&plan, 0.1));
+        assert!(!a.fits_in_plan(&plan, 0.1), "touches the notch wall");
         let corner = Footprint {
             centre: Point2::new(0.5, 0.5),
             half: Vector2::new(0.8, 0.8),

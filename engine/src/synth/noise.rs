@@ -2,8 +2,8 @@
 //!
 //! Depth (applied to exact rendered depth, metres along the optical axis):
 //! - axial Gaussian noise with sigma [`axial_sigma`]`(z) = 0.0012 + 0.0019 (z − 0.4)²`
-//!   (Nguyen et al. 2012), drawn from a 4-term Irwin–Hall approximation, so a
-//!   single sample never exceeds 3.47 sigma;
+//!   (Nguyen et al. 2012), drawn from a 4096-entry quantile table, so a single
+//!   sample never exceeds 3.67 sigma;
 //! - disparity quantisation to 1/8 pixel of a structured-light sensor with focal
 //!   length [`SENSOR_FOCAL_PX`] and baseline [`BASELINE_M`] (independent of the
 //!   rendered resolution): the step is `z² / (8 · 43.5)` metres;
@@ -42,12 +42,52 @@ pub fn quantisation_error(z: f32) -> f32 {
     0.5 * z * z * DISPARITY_STEP_PX / (SENSOR_FOCAL_PX * BASELINE_M)
 }
 
-/// A cheap approximately standard-normal sample (sum of four uniforms, scaled to
-/// unit variance; bounded by ±3.47).
+/// Number of entries of the standard-normal quantile table.
+const NORMAL_TABLE_LEN: usize = 4096;
+
+/// Quantiles `Φ⁻¹((i + ½) / 4096)` of the standard normal distribution, computed
+/// once by integrating the density numerically (deterministic; |value| ≤ 3.67).
+fn normal_table() -> &'static [f32] {
+    static TABLE: std::sync::OnceLock<Vec<f32>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let (lo, hi, steps) = (-6.0f64, 6.0f64, 240_000usize);
+        let dx = (hi - lo) / steps as f64;
+        let pdf = |x: f64| (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
+        let mut out = Vec::with_capacity(NORMAL_TABLE_LEN);
+        let mut cdf = 0.0f64;
+        let mut x = lo;
+        for i in 0..NORMAL_TABLE_LEN {
+            let target = (i as f64 + 0.5) / NORMAL_TABLE_LEN as f64;
+            while x < hi {
+                let step = 0.5 * (pdf(x) + pdf(x + dx)) * dx;
+                if cdf + step >= target {
+                    out.push((x + dx * (target - cdf) / step.max(1e-300)) as f32);
+                    break;
+                }
+                cdf += step;
+                x += dx;
+            }
+        }
+        out.resize(NORMAL_TABLE_LEN, hi as f32);
+        out
+    })
+}
+
+/// A standard-normal sample from 12 random bits (quantile table lookup).
+#[inline(always)]
+fn normal_from_bits(table: &[f32], bits: u64) -> f32 {
+    table.get((bits & 0xFFF) as usize).copied().unwrap_or(0.0)
+}
+
+/// A standard-normal sample (quantile table, bounded by ±3.67).
 pub fn fast_normal(rng: &mut Rng) -> f32 {
-    let x = rng.next_u64();
-    let s = (x & 0xFFFF) + ((x >> 16) & 0xFFFF) + ((x >> 32) & 0xFFFF) + (x >> 48);
-    (s as f32 / 65536.0 - 2.0) * 1.732_050_8
+    normal_from_bits(normal_table(), rng.next_u64())
+}
+
+/// A uniform in `[0, 1)` from 16 random bits.
+#[inline(always)]
+fn unit_from_bits(bits: u64) -> f32 {
+    (bits & 0xFFFF) as f32 * (1.0 / 65536.0)
 }
 
 /// Applies the depth noise model in place. `cos` is the cosine between surface
@@ -61,8 +101,24 @@ pub fn apply_depth_noise(z: &mut [f32], cos: &[f32], surface: &[u8], k: &CameraI
     }
     let truth = z.to_vec();
     let jump = |a: f32, b: f32| (a - b).abs() > 0.04 * a.min(b).max(0.3) || (a > 0.0) != (b > 0.0);
+    // discontinuities (both sides of a jump) and the projector shadow
+    let mut edge = vec![false; z.len()];
+    for v in 0..h {
+        let row = v * w;
+        for u in 0..w {
+            let i = row + u;
+            let zi = truth[i];
+            if u + 1 < w && jump(zi, truth[i + 1]) {
+                edge[i] = true;
+                edge[i + 1] = true;
+            }
+            if v + 1 < h && jump(zi, truth[i + w]) {
+                edge[i] = true;
+                edge[i + w] = true;
+            }
+        }
+    }
     let mut drop = vec![false; z.len()];
-    // discontinuities and the projector shadow
     let shadow_scale = k.fx * BASELINE_M;
     for v in 0..h {
         let row = v * w;
@@ -72,24 +128,11 @@ pub fn apply_depth_noise(z: &mut [f32], cos: &[f32], surface: &[u8], k: &CameraI
             if zi <= 0.0 {
                 continue;
             }
-            let mut edge = false;
-            if u + 1 < w && jump(zi, truth[i + 1]) {
-                edge = true;
-            }
-            if u > 0 && jump(zi, truth[i - 1]) {
-                edge = true;
-            }
-            if v + 1 < h && jump(zi, truth[i + w]) {
-                edge = true;
-            }
-            if v > 0 && jump(zi, truth[i - w]) {
-                edge = true;
-            }
-            if edge && rng.chance(0.55) {
+            if edge[i] && unit_from_bits(rng.next_u64()) < 0.55 {
                 drop[i] = true;
             }
             // far pixel at u with a nearer surface at u + 1: shadow to the left
-            if u + 1 < w {
+            if edge[i] && u + 1 < w {
                 let near = truth[i + 1];
                 if near > 0.0 && zi > near && jump(zi, near) {
                     let width = (shadow_scale * (1.0 / near - 1.0 / zi)).clamp(0.0, 40.0) as usize;
@@ -107,12 +150,14 @@ pub fn apply_depth_noise(z: &mut [f32], cos: &[f32], surface: &[u8], k: &CameraI
     let blob_seed = rng.next_u64() as u32;
     let blob_scale = 6.0 * (k.width as f32 / 640.0).max(0.1);
     let fb = SENSOR_FOCAL_PX * BASELINE_M;
+    let table = normal_table();
     for i in 0..z.len() {
         let zt = truth[i];
         if zt <= 0.0 {
             z[i] = 0.0;
             continue;
         }
+        let bits = rng.next_u64();
         let f = surface[i];
         let mut invalid = drop[i];
         if !invalid && f & (flags::SHINY | flags::DARK) != 0 {
@@ -123,17 +168,17 @@ pub fn apply_depth_noise(z: &mut [f32], cos: &[f32], surface: &[u8], k: &CameraI
             }
         }
         let c = cos[i];
-        if c < 0.17 || (c < 0.34 && rng.chance((0.34 - c) / 0.17)) {
+        if c < 0.17 || (c < 0.34 && unit_from_bits(bits >> 12) < (0.34 - c) / 0.17) {
             invalid = true;
         }
-        if rng.chance(0.002) {
+        if unit_from_bits(bits >> 28) < 0.002 {
             invalid = true;
         }
         if invalid {
             z[i] = 0.0;
             continue;
         }
-        let noisy = zt + axial_sigma(zt) * fast_normal(rng);
+        let noisy = zt + axial_sigma(zt) * normal_from_bits(table, bits >> 44);
         let disparity = fb / noisy.max(1e-3);
         let q = ((disparity / DISPARITY_STEP_PX + 0.5) as i64) as f32 * DISPARITY_STEP_PX;
         let zq = if q > 0.0 { fb / q } else { 0.0 };
@@ -149,17 +194,38 @@ pub fn apply_color_noise(img: &mut RgbImage, rng: &mut Rng) {
     let (cx, cy) = (0.5 * w as f32, 0.5 * h as f32);
     let r2max = (cx * cx + cy * cy).max(1.0);
     let vignette = rng.range(0.15, 0.3);
+    let table = normal_table();
     for v in 0..h {
         for u in 0..w {
             let (dx, dy) = (u as f32 + 0.5 - cx, v as f32 + 0.5 - cy);
             let g = gain * (1.0 - vignette * (dx * dx + dy * dy) / r2max);
             let i = (v * w + u) * 3;
             let Some(px) = img.data.get_mut(i..i + 3) else { continue };
+            let bits = rng.next_u64();
             for ch in 0..3 {
                 let x = px[ch] as f32 * g * wb[ch];
                 let sigma = 1.5 + 0.012 * x;
-                px[ch] = (x + sigma * fast_normal(rng) + 0.5).clamp(0.0, 255.0) as u8;
+                let nz = normal_from_bits(table, bits >> (12 * ch));
+                px[ch] = (x + sigma * nz + 0.5).clamp(0.0, 255.0) as u8;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normal_table_is_a_standard_normal() {
+        let t = normal_table();
+        assert_eq!(t.len(), NORMAL_TABLE_LEN);
+        assert!(t.windows(2).all(|w| w[0] < w[1]), "increasing");
+        let mean: f32 = t.iter().sum::<f32>() / t.len() as f32;
+        let var: f32 = t.iter().map(|v| v * v).sum::<f32>() / t.len() as f32;
+        assert!(mean.abs() < 1e-4 && (var - 1.0).abs() < 0.01, "mean {mean} var {var}");
+        assert!((t[NORMAL_TABLE_LEN - 1] - 3.67).abs() < 0.02);
+        // the 84.1 % quantile is one sigma
+        assert!((t[(0.8413 * NORMAL_TABLE_LEN as f32) as usize] - 1.0).abs() < 0.01);
     }
 }

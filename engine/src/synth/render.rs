@@ -334,60 +334,76 @@ impl Renderer {
         self.cos.resize(n, 1.0);
         self.flags.clear();
         self.flags.resize(n, 0);
-        let rots: Vec<Matrix3<f32>> = items.iter().map(|d| d.T_map_local.rotation.to_rotation_matrix().into_inner()).collect();
-        let cam_centre = Point3::from(T_map_camera.translation.vector);
-        let R_mc = T_map_camera.rotation.to_rotation_matrix().into_inner();
-        let lighting = &room.lighting;
-        for idx in 0..n {
+        let rots: Vec<[f32; 9]> = items.iter().map(|d| mat3(&d.T_map_local.rotation)).collect();
+        let cam = T_map_camera.translation.vector;
+        let cam = [cam.x, cam.y, cam.z];
+        let rc = mat3(&T_map_camera.rotation);
+        let lights = LightSet::new(&room.lighting.lights);
+        let ambient = room.lighting.ambient;
+        let (ifx, ify) = (1.0 / k.fx, 1.0 / k.fy);
+        let pixels = (0..h).flat_map(|v| (0..w).map(move |u| (u, v)));
+        for (idx, (pu, pv)) in pixels.enumerate() {
             let di = self.draw[idx];
             if di == NONE {
                 continue;
             }
-            let (Some(d), Some(rot)) = (items.get(di as usize), rots.get(di as usize)) else { continue };
-            let Some(t) = d.mesh.triangles.get(self.tri[idx] as usize) else { continue };
-            let slot = d.mesh.materials.get(self.tri[idx] as usize).copied().unwrap_or(0);
+            let (Some(d), Some(r)) = (items.get(di as usize), rots.get(di as usize)) else { continue };
+            let ti = self.tri[idx] as usize;
+            let Some(t) = d.mesh.triangles.get(ti) else { continue };
+            let slot = d.mesh.materials.get(ti).copied().unwrap_or(0);
             let (b1, b2) = (self.b1[idx], self.b2[idx]);
             let b0 = 1.0 - b1 - b2;
-            let pos = |i: u32| d.mesh.positions.get(i as usize).copied().unwrap_or_else(Point3::origin);
-            let nor = |i: u32| d.mesh.normals.get(i as usize).copied().unwrap_or_else(Vector3::z);
-            let pl = Point3::from(pos(t[0]).coords * b0 + pos(t[1]).coords * b1 + pos(t[2]).coords * b2);
-            let nl = nor(t[0]) * b0 + nor(t[1]) * b1 + nor(t[2]) * b2;
-            let mat = d.materials.get(slot as usize).or_else(|| d.materials.last());
-            let albedo = mat.map(|m| m.texture.eval(&pl)).unwrap_or([0.5, 0.5, 0.5]);
-            let shiny = mat.is_some_and(|m| m.shiny);
+            let (Some(p0), Some(p1), Some(p2)) = (
+                d.mesh.positions.get(t[0] as usize),
+                d.mesh.positions.get(t[1] as usize),
+                d.mesh.positions.get(t[2] as usize),
+            ) else {
+                continue;
+            };
+            let (Some(n0), Some(n1), Some(n2)) = (
+                d.mesh.normals.get(t[0] as usize),
+                d.mesh.normals.get(t[1] as usize),
+                d.mesh.normals.get(t[2] as usize),
+            ) else {
+                continue;
+            };
+            let pl = Point3::new(
+                p0.x * b0 + p1.x * b1 + p2.x * b2,
+                p0.y * b0 + p1.y * b1 + p2.y * b2,
+                p0.z * b0 + p1.z * b1 + p2.z * b2,
+            );
+            let nl = [
+                n0.x * b0 + n1.x * b1 + n2.x * b2,
+                n0.y * b0 + n1.y * b1 + n2.y * b2,
+                n0.z * b0 + n1.z * b1 + n2.z * b2,
+            ];
+            let Some(mat) = d.materials.get(slot as usize).or_else(|| d.materials.last()) else { continue };
+            let albedo = mat.texture.eval(&pl);
             let z = self.zbuf[idx];
-            let (u, v) = ((idx % w) as f32, (idx / w) as f32);
-            let ray_c = Vector3::new((u - k.cx) / k.fx, (v - k.cy) / k.fy, 1.0);
-            let world = cam_centre + R_mc * (ray_c * z);
-            let mut nm = (rot * nl).try_normalize(1e-9).unwrap_or_else(Vector3::z);
-            let view = (cam_centre - world).try_normalize(1e-9).unwrap_or_else(Vector3::z);
-            let mut c = nm.dot(&view);
-            if c < 0.0 {
-                nm = -nm;
-                c = -c;
+            // viewing ray in the map frame, and the surface point
+            let (x, y) = ((pu as f32 - k.cx) * ifx, (pv as f32 - k.cy) * ify);
+            let ray = [
+                rc[0] * x + rc[1] * y + rc[2],
+                rc[3] * x + rc[4] * y + rc[5],
+                rc[6] * x + rc[7] * y + rc[8],
+            ];
+            let world = [cam[0] + ray[0] * z, cam[1] + ray[1] * z, cam[2] + ray[2] * z];
+            let inv_ray = 1.0 / dot(&ray, &ray).sqrt();
+            let view = [-ray[0] * inv_ray, -ray[1] * inv_ray, -ray[2] * inv_ray];
+            let mut nm = [
+                r[0] * nl[0] + r[1] * nl[1] + r[2] * nl[2],
+                r[3] * nl[0] + r[4] * nl[1] + r[5] * nl[2],
+                r[6] * nl[0] + r[7] * nl[1] + r[8] * nl[2],
+            ];
+            let len2 = dot(&nm, &nm);
+            let inv = if len2 > 1e-18 { 1.0 / len2.sqrt() } else { 0.0 };
+            let mut c = dot(&nm, &view) * inv;
+            let sign = if c < 0.0 { -inv } else { inv };
+            c = c.abs();
+            for v in &mut nm {
+                *v *= sign;
             }
-            let mut light = lighting.ambient;
-            let mut spec = 0.0f32;
-            for l in &lighting.lights {
-                let (dir_to_light, inten, atten) = match l {
-                    Light::Directional { direction, intensity } => (-direction, *intensity, 1.0),
-                    Light::Point { position, intensity, range } => {
-                        let d = position - world;
-                        let dist2 = d.norm_squared();
-                        (d / dist2.sqrt().max(1e-6), *intensity, 1.0 / (1.0 + dist2 / (range * range)))
-                    }
-                };
-                let ndl = nm.dot(&dir_to_light);
-                if ndl > 0.0 {
-                    for ch in 0..3 {
-                        light[ch] += inten[ch] * ndl * atten;
-                    }
-                    if shiny {
-                        let hv = (dir_to_light + view).try_normalize(1e-9).unwrap_or(nm);
-                        spec += nm.dot(&hv).max(0.0).powi(40) * atten * 0.8;
-                    }
-                }
-            }
+            let (light, spec) = lights.shade(&nm, &world, &view, ambient, mat.shiny);
             let px = idx * 3;
             if let Some(out) = color.data.get_mut(px..px + 3) {
                 for ch in 0..3 {
@@ -399,7 +415,7 @@ impl Renderer {
             inst[idx] = d.id;
             self.cos[idx] = c;
             let mut f = 0;
-            if shiny {
+            if mat.shiny {
                 f |= flags::SHINY;
             }
             if luminance(albedo) < 0.1 {
@@ -414,6 +430,82 @@ impl Renderer {
             depth: DepthImage::from_metres(k.width, k.height, depth),
             instances: inst,
         }
+    }
+}
+
+fn mat3(q: &nalgebra::UnitQuaternion<f32>) -> [f32; 9] {
+    let m: Matrix3<f32> = q.to_rotation_matrix().into_inner();
+    [m[(0, 0)], m[(0, 1)], m[(0, 2)], m[(1, 0)], m[(1, 1)], m[(1, 2)], m[(2, 0)], m[(2, 1)], m[(2, 2)]]
+}
+
+#[inline(always)]
+fn dot(a: &[f32; 3], b: &[f32; 3]) -> f32 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
+/// The room's lights in a flat form for per-pixel shading.
+struct LightSet {
+    /// Direction towards the light (unit) and intensity.
+    directional: Vec<([f32; 3], [f32; 3])>,
+    /// Position, intensity and 1 / range².
+    point: Vec<([f32; 3], [f32; 3], f32)>,
+}
+
+impl LightSet {
+    fn new(lights: &[Light]) -> LightSet {
+        let mut set = LightSet {
+            directional: Vec::new(),
+            point: Vec::new(),
+        };
+        for l in lights {
+            match l {
+                Light::Directional { direction, intensity } => {
+                    let d = -direction.try_normalize(1e-9).unwrap_or_else(Vector3::z);
+                    set.directional.push(([d.x, d.y, d.z], *intensity));
+                }
+                Light::Point {
+                    position,
+                    intensity,
+                    range,
+                } => set.point.push(([position.x, position.y, position.z], *intensity, 1.0 / (range * range).max(1e-6))),
+            }
+        }
+        set
+    }
+
+    /// Diffuse light (RGB, ambient included) and specular intensity at a point
+    /// with unit normal `n` seen along unit `view` (towards the camera).
+    #[inline(always)]
+    fn shade(&self, n: &[f32; 3], p: &[f32; 3], view: &[f32; 3], ambient: [f32; 3], shiny: bool) -> ([f32; 3], f32) {
+        let mut light = ambient;
+        let mut spec = 0.0f32;
+        let mut add = |l: [f32; 3], inten: &[f32; 3], atten: f32| {
+            let ndl = dot(n, &l);
+            if ndl > 0.0 {
+                let s = ndl * atten;
+                light[0] += inten[0] * s;
+                light[1] += inten[1] * s;
+                light[2] += inten[2] * s;
+                if shiny {
+                    let hv = [l[0] + view[0], l[1] + view[1], l[2] + view[2]];
+                    let hn = dot(&hv, &hv);
+                    if hn > 1e-12 {
+                        let c = (dot(n, &hv) / hn.sqrt()).max(0.0);
+                        spec += c.powi(40) * atten * 0.8;
+                    }
+                }
+            }
+        };
+        for (d, inten) in &self.directional {
+            add(*d, inten, 1.0);
+        }
+        for (pos, inten, inv_r2) in &self.point {
+            let d = [pos[0] - p[0], pos[1] - p[1], pos[2] - p[2]];
+            let d2 = dot(&d, &d).max(1e-12);
+            let inv = 1.0 / d2.sqrt();
+            add([d[0] * inv, d[1] * inv, d[2] * inv], inten, 1.0 / (1.0 + d2 * inv_r2));
+        }
+        (light, spec)
     }
 }
 

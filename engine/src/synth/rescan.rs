@@ -144,6 +144,12 @@ fn try_move(p: &mut Placer, touched: &mut BTreeSet<u32>, changes: &mut Vec<Chang
     let before = obj.T_map_object;
     let carry = new_pose * before.inverse();
     let children: Vec<u32> = p.objects.iter().filter(|o| o.support == Some(id)).map(|o| o.id).collect();
+    let befores: Vec<(u32, Pose)> = p
+        .objects
+        .iter()
+        .filter(|o| o.id == id || children.contains(&o.id))
+        .map(|o| (o.id, o.T_map_object))
+        .collect();
     for o in p.objects.iter_mut() {
         if o.id == id {
             o.T_map_object = new_pose;
@@ -152,9 +158,8 @@ fn try_move(p: &mut Placer, touched: &mut BTreeSet<u32>, changes: &mut Vec<Chang
             o.T_map_object = carry * o.T_map_object;
         }
     }
-    for cid in std::iter::once(id).chain(children) {
+    for (cid, b) in befores {
         let Some(o) = p.objects.iter().find(|o| o.id == cid) else { continue };
-        let b = if cid == id { before } else { carry.inverse() * o.T_map_object };
         let a = o.T_map_object;
         touched.insert(cid);
         if is_moved(&b, &a) {

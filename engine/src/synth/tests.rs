@@ -437,7 +437,15 @@ fn trajectories_stay_inside_clear_of_objects_and_smooth() {
                         let l = o.T_map_object.inverse() * Point3::from(c);
                         let (lo, hi) = (o.model.bbox_min, o.model.bbox_max);
                         let inside = (0..3).all(|a| l[a] > lo[a] - 0.1 && l[a] < hi[a] + 0.1);
-                        assert!(!inside, "seed {seed} room {r} frame {i} inside object {}", o.id);
+                        assert!(
+                            !inside,
+                            "seed {seed} room {r} frame {i} at {c:?} inside object {} ({:?}, bbox {:?}..{:?} at {:?})",
+                            o.id,
+                            o.kind(),
+                            o.model.bbox_min,
+                            o.model.bbox_max,
+                            o.T_map_object.translation.vector
+                        );
                     }
                     assert!(roll_of(p).abs() < 3f32.to_radians());
                     if i > 0 {
@@ -549,4 +557,20 @@ fn zz_profile_noise_fn() {
         acc += tex.eval(&Point3::new(f, f * 0.7, 1.3 - f))[0];
     }
     println!("fabric: {:.1} ns ({acc})", t.elapsed().as_secs_f64() * 1e9 / 3e6);
+}
+
+#[test]
+#[ignore = "debug helper"]
+fn zz_debug_room() {
+    let room = generate_room(1, 2);
+    println!("{:?} {:?} sym {}", room.kind, room.plan.outline, room.symmetric);
+    let (rescan, ch) = make_rescan(&room, 1, 1, None);
+    println!("changes {:?}", ch.iter().map(|c| (c.kind, c.instance)).collect::<Vec<_>>());
+    for (name, r, scan) in [("ref", &room, 0), ("rescan", &rescan, 1)] {
+        let poses = scan_trajectory(r, 1, scan, 5);
+        println!("{name}: {:?}", poses.iter().map(|p| p.translation.vector).collect::<Vec<_>>());
+    }
+    for o in &room.objects {
+        println!("{} {:?} at {:?} yaw {:.2}", o.id, o.kind(), o.T_map_object.translation.vector, o.yaw());
+    }
 }

@@ -146,30 +146,63 @@ const HX: u32 = 0x8DA6_B343;
 const HY: u32 = 0xD816_3841;
 const HZ: u32 = 0xCB1A_B31F;
 
+/// A fixed pseudo-random permutation of 0..=255 (built at compile time).
+const PERM: [u8; 256] = {
+    let mut p = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        p[i] = i as u8;
+        i += 1;
+    }
+    let mut state: u32 = 0x2545_F491;
+    let mut i = 255;
+    while i > 0 {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let j = (state % (i as u32 + 1)) as usize;
+        let t = p[i];
+        p[i] = p[j];
+        p[j] = t;
+        i -= 1;
+    }
+    p
+};
+
+/// Lattice values in `[0, 1)`, indexed by a permuted hash.
+const LATTICE: [f32; 256] = {
+    let mut v = [0.0f32; 256];
+    let mut i = 0;
+    while i < 256 {
+        v[i] = PERM[(i * 167 + 13) % 256] as f32 / 256.0;
+        i += 1;
+    }
+    v
+};
+
 #[inline(always)]
-fn mix_bits(h: u32) -> f32 {
-    let mut h = h ^ (h >> 15);
-    h = h.wrapping_mul(0x2C1B_3C6D);
-    h ^= h >> 13;
-    (h >> 8) as f32
+fn perm(i: u32) -> u32 {
+    PERM[(i & 255) as usize] as u32
 }
 
-/// Smooth value noise in `[0, 1)` at `(x, y, z)` (lattice spacing 1).
+/// Smooth value noise in `[0, 1)` at `(x, y, z)` (lattice spacing 1; the pattern
+/// repeats every 256 lattice cells along each axis).
 pub fn value_noise3(x: f32, y: f32, z: f32, seed: u32) -> f32 {
     let (fx, fy, fz) = (fast_floor(x), fast_floor(y), fast_floor(z));
-    let (ix, iy, iz) = (fx as i32 as u32, fy as i32 as u32, fz as i32 as u32);
-    let (tx, ty, tz) = (fade(x - fx), fade(y - fy), fade(z - fz));
     let s = seed.wrapping_mul(0x9E37_79B1);
-    let (x0, x1) = (ix.wrapping_mul(HX) ^ s, ix.wrapping_add(1).wrapping_mul(HX) ^ s);
-    let (y0, y1) = (iy.wrapping_mul(HY), iy.wrapping_add(1).wrapping_mul(HY));
-    let (z0, z1) = (iz.wrapping_mul(HZ), iz.wrapping_add(1).wrapping_mul(HZ));
-    let (a, b) = (y0 ^ z0, y1 ^ z0);
-    let (c, d) = (y0 ^ z1, y1 ^ z1);
-    let x00 = lerp(mix_bits(x0 ^ a), mix_bits(x1 ^ a), tx);
-    let x10 = lerp(mix_bits(x0 ^ b), mix_bits(x1 ^ b), tx);
-    let x01 = lerp(mix_bits(x0 ^ c), mix_bits(x1 ^ c), tx);
-    let x11 = lerp(mix_bits(x0 ^ d), mix_bits(x1 ^ d), tx);
-    lerp(lerp(x00, x10, ty), lerp(x01, x11, ty), tz) * (1.0 / (1u32 << 24) as f32)
+    let ix = (fx as i32 as u32).wrapping_add(s >> 24);
+    let iy = (fy as i32 as u32).wrapping_add(s >> 16);
+    let iz = (fz as i32 as u32).wrapping_add(s >> 8);
+    let (tx, ty, tz) = (fade(x - fx), fade(y - fy), fade(z - fz));
+    let (a, b) = (perm(ix), perm(ix.wrapping_add(1)));
+    let (aa, ab) = (perm(a.wrapping_add(iy)), perm(a.wrapping_add(iy).wrapping_add(1)));
+    let (ba, bb) = (perm(b.wrapping_add(iy)), perm(b.wrapping_add(iy).wrapping_add(1)));
+    let v = |h: u32, dz: u32| LATTICE[(h.wrapping_add(iz).wrapping_add(dz) & 255) as usize];
+    let x00 = lerp(v(aa, 0), v(ba, 0), tx);
+    let x10 = lerp(v(ab, 0), v(bb, 0), tx);
+    let x01 = lerp(v(aa, 1), v(ba, 1), tx);
+    let x11 = lerp(v(ab, 1), v(bb, 1), tx);
+    lerp(lerp(x00, x10, ty), lerp(x01, x11, ty), tz)
 }
 
 /// Smooth 2-D value noise in `[0, 1)` (lattice spacing 1).

@@ -31,6 +31,9 @@ pub const MAX_STEP_M: f32 = 0.05;
 /// Largest camera rotation between consecutive frames, degrees.
 pub const MAX_TURN_DEG: f32 = 6.0;
 
+/// Largest change of the walker's heading between frames, radians (2°).
+const MAX_BASE_TURN: f32 = 0.035;
+
 /// `T_map_camera` for a camera at `position` looking along heading `yaw` (from map
 /// x towards map y), tilted up by `pitch` and rolled by `roll` (radians).
 pub fn camera_pose(position: Point3<f32>, yaw: f32, pitch: f32, roll: f32) -> Pose {
@@ -200,11 +203,22 @@ fn walk(room: &Room, frames: usize, w: &Walk, rng: &mut Rng) -> Vec<Pose> {
     let shake = Wobble::new(rng, 14.0);
     let mut s = w.start;
     let mut out = Vec::with_capacity(frames);
+    let mut base: Option<f32> = None;
     for i in 0..frames {
         let fi = i as f32;
         let (p, inward) = path.at(s);
         let bob = 0.012 * (TAU * fi / 17.0).sin() * (w.speed / 0.03).min(1.0);
-        let yaw = inward.y.atan2(inward.x) + w.yaw_bias + w.pan_amp * pan.at(fi) + 0.006 * shake.at(fi);
+        // the walker's heading into the room, turning at most MAX_BASE_TURN per frame
+        let target = inward.y.atan2(inward.x);
+        let b = match base {
+            None => target,
+            Some(prev) => {
+                let d = (target - prev + PI).rem_euclid(TAU) - PI;
+                prev + d.clamp(-MAX_BASE_TURN, MAX_BASE_TURN)
+            }
+        };
+        base = Some(b);
+        let yaw = b + w.yaw_bias + w.pan_amp * pan.at(fi) + 0.006 * shake.at(fi);
         let pitch = w.pitch + 0.12 * tilt.at(fi) + 0.004 * shake.at(fi + 3.0);
         let r = 0.025 * roll.at(fi);
         out.push(camera_pose(Point3::new(p.x, p.y, w.height + bob), yaw, pitch, r));

@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use image::ImageEncoder;
-use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 
 use super::render::{RenderedFrame, Renderer};
@@ -29,7 +28,8 @@ use crate::frame::{CameraIntrinsics, Pose};
 use crate::io::IoError;
 use crate::rng::Rng;
 
-/// JPEG quality of the colour images.
+/// JPEG quality of the colour images (encoded with the portable, non-SIMD
+/// `jpeg-encoder`, so the bytes do not depend on the CPU).
 pub const JPEG_QUALITY: u8 = 90;
 
 const NOISE_STREAM: u64 = 0x4E4F_4953_0000_0000;
@@ -84,10 +84,21 @@ pub fn depth_to_mm(z: f32) -> u16 {
 fn encode_frame(f: &RenderedFrame, index: usize, dir: &Path) -> Result<Encoded, SynthError> {
     let (w, h) = (f.intrinsics.width, f.intrinsics.height);
     let mut color_jpg = Vec::new();
-    JpegEncoder::new_with_quality(&mut color_jpg, JPEG_QUALITY)
-        .encode(&f.color.data, w, h, image::ExtendedColorType::Rgb8)
-        .map_err(|e| encode_err(&dir.join(format!("frame-{index:06}.color.jpg")), e))?;
-    let mm: Vec<u16> = f.depth_metres().iter().map(|&z| depth_to_mm(z)).collect();
+    let jpg_err = |message: String| -> SynthError {
+        IoError::Image {
+            path: dir.join(format!("frame-{index:06}.color.jpg")),
+            message,
+        }
+        .into()
+    };
+    let (jw, jh) = (u16::try_from(w).map_err(|_| jpg_err("width above 65535".into()))?, u16::try_from(h).map_err(|_| jpg_err("height above 65535".into()))?);
+    jpeg_encoder::Encoder::new(&mut color_jpg, JPEG_QUALITY)
+        .encode(&f.color.data, jw, jh, jpeg_encoder::ColorType::Rgb)
+        .map_err(|e| jpg_err(e.to_string()))?;
+    let mm: Vec<u16> = match &f.depth.data {
+        crate::frame::DepthData::Metres(z) => z.iter().map(|&z| depth_to_mm(z)).collect(),
+        crate::frame::DepthData::U16 { .. } => f.depth_metres().iter().map(|&z| depth_to_mm(z)).collect(),
+    };
     let depth_png = png16(&mm, w, h, &dir.join(format!("frame-{index:06}.depth.png")))?;
     let instances_png = png16(&f.instances, w, h, &dir.join(format!("frame-{index:06}.instances.png")))?;
     Ok(Encoded {
