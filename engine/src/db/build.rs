@@ -66,6 +66,12 @@ impl Default for BuildConfig {
     }
 }
 
+type VoxelKey = (i32, i32, i32);
+/// Sum of positions, sum of colours, count.
+type VoxelSum = (Vector3<f64>, [u64; 3], u64);
+/// Points, colours and semantic class of one scan instance.
+type InstanceGroup = (Vec<Point3<f32>>, Vec<[u8; 3]>, u32);
+
 /// PCA-oriented bounding box of points.
 pub fn oriented_box(points: &[Point3<f32>]) -> OrientedBox {
     let n = points.len().max(1) as f32;
@@ -106,7 +112,7 @@ pub fn voxel_downsample(
     colors: Option<&[[u8; 3]]>,
     voxel: f32,
 ) -> (Vec<Point3<f32>>, Vec<[u8; 3]>) {
-    let mut cells: HashMap<(i32, i32, i32), (Vector3<f64>, [u64; 3], u64)> = HashMap::new();
+    let mut cells: HashMap<VoxelKey, VoxelSum> = HashMap::new();
     for (i, p) in points.iter().enumerate() {
         if !p.coords.iter().all(|v| v.is_finite()) {
             continue;
@@ -320,7 +326,7 @@ pub fn scene_from_scan(scan: &Scan, cfg: &BuildConfig) -> Result<Scene, BuildErr
     let sem = cloud.semantic_ids.as_deref();
     let colors = cloud.colors.as_deref();
     // Group points by instance; structure separately.
-    let mut groups: std::collections::BTreeMap<u32, (Vec<Point3<f32>>, Vec<[u8; 3]>, u32)> =
+    let mut groups: std::collections::BTreeMap<u32, InstanceGroup> =
         std::collections::BTreeMap::new();
     let mut structure = Vec::new();
     for (i, p) in cloud.points.iter().enumerate() {

@@ -11,7 +11,7 @@ use crate::rng::Rng;
 /// A random rigid transform `T_session_map` drawn from `seed`: a rotation uniform over
 /// SO(3) and a translation uniform in the ball of radius `max_translation_m`.
 pub fn random_session_transform(seed: u64, max_translation_m: f32) -> Pose {
-    let mut rng = Rng::derive(seed, 0x5E55_10);
+    let mut rng = Rng::derive(seed, 0x005E_5510);
     // Uniform random unit quaternion (Shoemake).
     let (u1, u2, u3) = (rng.f64(), rng.f64(), rng.f64());
     let tau = std::f64::consts::TAU;

@@ -354,7 +354,9 @@ impl Tracker {
         self.processed += 1;
 
         let mut events = Vec::new();
-        let evaluate = self.processed % self.cfg.reloc_every.max(1) as u64 == 0;
+        let evaluate = self
+            .processed
+            .is_multiple_of(self.cfg.reloc_every.max(1) as u64);
         if evaluate {
             let t = Instant::now();
             let queries = self.refresh_descriptors();
