@@ -94,8 +94,11 @@ pub struct SegmentConfig {
     pub min_plane_share: f32,
     /// ... or this visible area in square metres (default 0.5 m²).
     pub min_plane_area_m2: f32,
-    /// Planes at least this large (visible area, m²) are always structure, never
-    /// an object surface (default 4.0 m²).
+    /// Where a floor is found: planes reaching higher above it than this are
+    /// structure (walls, ceiling), lower ones object surfaces (default 2.25 m).
+    pub structure_min_height_m: f32,
+    /// Where height does not decide, planes at least this large (visible area, m²)
+    /// are structure, never an object surface (default 4.0 m²).
     pub structure_min_area_m2: f32,
     /// Label the cells of object-surface planes (table tops, ...) as structure
     /// too, instead of leaving them to the object segments (default false).
@@ -129,6 +132,7 @@ impl Default for SegmentConfig {
             min_plane_points: 150,
             min_plane_share: 0.10,
             min_plane_area_m2: 0.5,
+            structure_min_height_m: 2.25,
             structure_min_area_m2: 4.0,
             surfaces_as_structure: false,
             min_segment_points: 40,
@@ -152,6 +156,7 @@ impl SegmentConfig {
             self.min_plane_share,
             self.min_plane_area_m2,
             self.structure_min_area_m2,
+            self.structure_min_height_m,
         ];
         if self.step == 0 {
             return bad("step must be at least 1");
@@ -377,7 +382,13 @@ pub fn segment_frame(frame: &RgbdFrame, cfg: &SegmentConfig) -> Result<Segmentat
     };
     let cell_colors: Option<Vec<[u8; 3]>> =
         (cfg.color_jump.is_some() && has_color).then(|| (0..n).map(color_of).collect());
-    let regions = regions::grow_regions(&maps, &eligible, cell_colors.as_deref(), cfg);
+    let mut groups = vec![0u32; n];
+    for (k, p) in detected.iter().enumerate() {
+        if p.plane.kind == PlaneKind::Surface && !cfg.surfaces_as_structure {
+            p.cells.iter().for_each(|&i| groups[i] = k as u32 + 1);
+        }
+    }
+    let regions = regions::grow_regions(&maps, &eligible, &groups, cell_colors.as_deref(), cfg);
     let mut segments = Vec::with_capacity(regions.len());
     for (k, cells) in regions.iter().enumerate() {
         let label = k as u32 + 1;

@@ -12,6 +12,9 @@
 //! - with `color_jump = Some(t)`, their colours differ by at most `t` (sum of
 //!   absolute RGB differences).
 //!
+//! Neighbouring cells of the same object-surface plane (`groups`) are joined
+//! whenever their depths are continuous, whatever their normals and colours.
+//!
 //! Regions smaller than `min_segment_points` cells are dropped. The result is
 //! deterministic: regions are sorted by size (descending), then by their first cell
 //! in raster order, and each region's cells are in raster order.
@@ -57,17 +60,19 @@ impl UnionFind {
     }
 }
 
-/// Grows object regions over the cells where `eligible` is true. `colors` holds one
-/// RGB triple per cell when colour edges are in use.
+/// Grows object regions over the cells where `eligible` is true. `groups` holds a
+/// plane id per cell (0 = none), `colors` one RGB triple per cell when colour
+/// edges are in use.
 pub(crate) fn grow_regions(
     maps: &GridMaps,
     eligible: &[bool],
+    groups: &[u32],
     colors: Option<&[[u8; 3]]>,
     cfg: &SegmentConfig,
 ) -> Vec<Vec<usize>> {
     let (w, h) = (maps.width, maps.height);
     let n = w * h;
-    if eligible.len() != n {
+    if eligible.len() != n || groups.len() != n {
         return Vec::new();
     }
     let cos_smooth = cfg.normal_angle_deg.to_radians().cos();
@@ -85,6 +90,9 @@ pub(crate) fn grow_regions(
     let joins = |i: usize, j: usize| -> bool {
         if !eligible[j] || !depth_continuous(maps.depth[i], maps.depth[j], cfg) {
             return false;
+        }
+        if groups[i] != 0 && groups[i] == groups[j] {
+            return true;
         }
         let (ni, nj) = (&maps.normals[i], &maps.normals[j]);
         let c = ni.dot(nj);

@@ -609,14 +609,17 @@ fn manual_timing_on_a_real_frame() {
         stage[2].push(t.elapsed().as_secs_f64() * 1e3);
         let t = std::time::Instant::now();
         let mut free = vec![true; m.depth.len()];
-        p.iter()
-            .filter(|p| p.plane.kind == PlaneKind::Structure)
-            .flat_map(|p| &p.cells)
-            .for_each(|&i| free[i] = false);
+        let mut groups = vec![0u32; m.depth.len()];
+        for (j, p) in p.iter().enumerate() {
+            match p.plane.kind {
+                PlaneKind::Structure => p.cells.iter().for_each(|&i| free[i] = false),
+                _ => p.cells.iter().for_each(|&i| groups[i] = j as u32 + 1),
+            }
+        }
         let eligible: Vec<bool> = (0..free.len())
             .map(|i| free[i] && m.valid(i) && m.has_normal(i))
             .collect();
-        let r = regions::grow_regions(&m, &eligible, None, &cfg);
+        let r = regions::grow_regions(&m, &eligible, &groups, None, &cfg);
         stage[3].push(t.elapsed().as_secs_f64() * 1e3);
         assert_eq!(r.len(), s.segments.len());
     }
@@ -674,10 +677,32 @@ fn manual_timing_on_a_real_frame() {
     let gt = image::open(format!("{prefix}.instances.png"))
         .ok()
         .map(|m| m.to_luma16());
-    let panels = if gt.is_some() { 3 } else { 2 };
+    // Panels: colour | labels over colour | planes (structure grey, surfaces
+    // red/orange/yellow, no depth blue) | ground truth (when present).
+    let panels = if gt.is_some() { 4 } else { 3 };
     let mut img = image::RgbImage::new(k.width * panels, k.height);
+    let surface_colors = [
+        [230, 60, 40],
+        [240, 150, 30],
+        [230, 220, 40],
+        [200, 80, 200],
+    ];
     for v in 0..k.height {
         for u in 0..k.width {
+            let cell = ((v / cfg.step) * s.width + u / cfg.step) as usize;
+            let pc = match det
+                .iter()
+                .position(|p| p.cells.binary_search(&cell).is_ok())
+            {
+                Some(j) if det[j].plane.kind == PlaneKind::Structure => {
+                    let g = 90 + 40 * (j % 4) as u8;
+                    [g, g, g]
+                }
+                Some(j) => surface_colors[j % 4],
+                None if !m.valid(cell) => [20, 20, 90],
+                None => [0, 0, 0],
+            };
+            img.put_pixel(2 * k.width + u, v, image::Rgb(pc));
             let l = s.label_at_pixel(u, v).unwrap_or(0);
             let c = label_color(l);
             let rgb = frame.color.get(u, v).unwrap_or([0, 0, 0]);
@@ -695,7 +720,7 @@ fn manual_timing_on_a_real_frame() {
                 } else {
                     label_color(id)
                 };
-                img.put_pixel(2 * k.width + u, v, image::Rgb(c));
+                img.put_pixel(3 * k.width + u, v, image::Rgb(c));
             }
         }
     }
