@@ -58,7 +58,6 @@ pub fn config(args: &SynthArgs) -> SynthConfig {
         intrinsics,
         changes: args.changes,
         noise: !args.no_noise,
-        ..base
     }
 }
 

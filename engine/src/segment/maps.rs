@@ -119,24 +119,27 @@ fn cell_depths<T: Copy, F: Fn(T) -> f32>(
             } else {
                 let u0 = gx * step_us;
                 let u1 = (u0 + step_us).min(w_us);
-                let mut reference = centre.unwrap_or(0.0);
+                let rows = || (v0..v1).filter_map(|v| data.get(v * w_us + u0..v * w_us + u1));
+                // The centre's depth, else the block's first usable one.
+                let reference = centre.or_else(|| {
+                    rows()
+                        .flat_map(|r| r.iter())
+                        .map(|&d| metres(d))
+                        .find(|&z| usable(z))
+                });
+                let Some(r) = reference else {
+                    continue;
+                };
+                let (a, b) = (cfg.depth_jump_abs, cfg.depth_jump_rel);
                 let (mut sum, mut count) = (0.0f32, 0u32);
-                for v in v0..v1 {
-                    let Some(row) = data.get(v * w_us + u0..v * w_us + u1) else {
-                        continue;
-                    };
+                for row in rows() {
                     for &d in row {
+                        // Branch-free form of `usable(z) && depth_continuous(r, z)`.
                         let z = metres(d);
-                        if !usable(z) {
-                            continue;
-                        }
-                        if reference == 0.0 {
-                            reference = z;
-                        }
-                        if depth_continuous(reference, z, cfg) {
-                            sum += z;
-                            count += 1;
-                        }
+                        let ok =
+                            (z > 0.0) & (z >= lo) & (z <= hi) & ((z - r).abs() <= a + b * z.min(r));
+                        sum += if ok { z } else { 0.0 };
+                        count += ok as u32;
                     }
                 }
                 if count > 0 { sum / count as f32 } else { 0.0 }

@@ -97,7 +97,9 @@ impl Footprint {
 
     /// True when all of this rectangle lies inside `outer` shrunk by `margin`.
     pub fn inside(&self, outer: &Footprint, margin: f32) -> bool {
-        self.corners().iter().all(|&c| outer.contains_point(c, -margin))
+        self.corners()
+            .iter()
+            .all(|&c| outer.contains_point(c, -margin))
     }
 
     /// True when the rectangle lies on the floor at least `margin` from every wall.
@@ -105,7 +107,10 @@ impl Footprint {
         self.boundary_samples(0.1)
             .into_iter()
             .all(|p| plan.contains_with_margin(p, margin))
-            && plan.outline.iter().all(|&v| !self.contains_point(v, margin))
+            && plan
+                .outline
+                .iter()
+                .all(|&v| !self.contains_point(v, margin))
     }
 
     /// This footprint turned by 180° about the map origin.
@@ -146,7 +151,10 @@ mod tests {
             half: Vector2::new(0.8, 0.8),
             yaw: 0.0,
         };
-        assert!(!corner.fits_in_plan(&plan, 0.0), "covers the notch's corner");
+        assert!(
+            !corner.fits_in_plan(&plan, 0.0),
+            "covers the notch's corner"
+        );
         let small = Footprint {
             centre: Point2::new(0.2, 0.1),
             half: Vector2::new(0.1, 0.1),

@@ -48,7 +48,11 @@ pub fn table(rng: &mut Rng, size: SizeClass) -> ObjectModel {
     let h = rng.range(0.72, 0.77);
     let t = rng.range(0.025, 0.045);
     let top = palette::wood_or_paint(rng, 0.6, 0);
-    let leg_mat = if rng.chance(0.5) { solid(METAL_DARK) } else { Material::matte(top.clone()) };
+    let leg_mat = if rng.chance(0.5) {
+        solid(METAL_DARK)
+    } else {
+        Material::matte(top.clone())
+    };
     let mut m = Mesh::new();
     if size != SizeClass::Large && rng.chance(0.25) {
         let r = w.min(d) * 0.5 + 0.1;
@@ -64,7 +68,15 @@ pub fn table(rng: &mut Rng, size: SizeClass) -> ObjectModel {
     let inset = 0.04;
     for sy in [-1.0, 1.0] {
         let y = sy * (d * 0.5 - inset - 0.01);
-        m.append(&Mesh::block(0.0, y, h - t - apron, w - 2.0 * inset, 0.02, h - t, 0));
+        m.append(&Mesh::block(
+            0.0,
+            y,
+            h - t - apron,
+            w - 2.0 * inset,
+            0.02,
+            h - t,
+            0,
+        ));
     }
     legs(&mut m, w, d, inset, rng.range(0.04, 0.07), h - t, 1);
     ObjectModel::new(ObjectKind::Table, m, vec![Material::matte(top), leg_mat], 0)
@@ -73,7 +85,11 @@ pub fn table(rng: &mut Rng, size: SizeClass) -> ObjectModel {
 
 /// Low living-room table. Slots: 0 top, 1 legs.
 pub fn coffee_table(rng: &mut Rng) -> ObjectModel {
-    let (w, d, h) = (rng.range(0.8, 1.3), rng.range(0.5, 0.7), rng.range(0.38, 0.46));
+    let (w, d, h) = (
+        rng.range(0.8, 1.3),
+        rng.range(0.5, 0.7),
+        rng.range(0.38, 0.46),
+    );
     let top = palette::wood_or_paint(rng, 0.7, 0);
     let mut m = Mesh::new();
     m.append(&Mesh::block(0.0, 0.0, h - 0.04, w, d, h, 0));
@@ -82,21 +98,46 @@ pub fn coffee_table(rng: &mut Rng) -> ObjectModel {
         m.append(&Mesh::block(0.0, 0.0, 0.1, w - 0.08, d - 0.08, 0.12, 0));
     }
     let legs_mat = Material::matte(palette::wood(rng, 2));
-    ObjectModel::new(ObjectKind::CoffeeTable, m, vec![Material::matte(top), legs_mat], 0)
-        .with_support(h, [w * 0.5 - 0.05, d * 0.5 - 0.05])
+    ObjectModel::new(
+        ObjectKind::CoffeeTable,
+        m,
+        vec![Material::matte(top), legs_mat],
+        0,
+    )
+    .with_support(h, [w * 0.5 - 0.05, d * 0.5 - 0.05])
 }
 
 /// Desk with a drawer block on its right (+x) side. Slots: 0 top, 1 body, 2 handles.
 pub fn desk(rng: &mut Rng) -> ObjectModel {
-    let (w, d, h) = (rng.range(1.2, 1.6), rng.range(0.6, 0.8), rng.range(0.73, 0.76));
+    let (w, d, h) = (
+        rng.range(1.2, 1.6),
+        rng.range(0.6, 0.8),
+        rng.range(0.73, 0.76),
+    );
     let t = 0.03;
     let top = palette::wood_or_paint(rng, 0.5, 0);
     let body = palette::paint(rng);
     let mut m = Mesh::new();
     m.append(&Mesh::block(0.0, 0.0, h - t, w, d, h, 0));
     // left panel, modesty panel, drawer block
-    m.append(&Mesh::block(-w * 0.5 + 0.015, 0.0, 0.0, 0.03, d - 0.02, h - t, 1));
-    m.append(&Mesh::block(0.0, -d * 0.5 + 0.05, 0.3, w - 0.06, 0.015, h - t, 1));
+    m.append(&Mesh::block(
+        -w * 0.5 + 0.015,
+        0.0,
+        0.0,
+        0.03,
+        d - 0.02,
+        h - t,
+        1,
+    ));
+    m.append(&Mesh::block(
+        0.0,
+        -d * 0.5 + 0.05,
+        0.3,
+        w - 0.06,
+        0.015,
+        h - t,
+        1,
+    ));
     let bw = rng.range(0.38, 0.45);
     let bx = w * 0.5 - bw * 0.5 - 0.01;
     m.append(&Mesh::block(bx, -0.01, 0.0, bw, d - 0.04, h - t, 1));
@@ -105,13 +146,33 @@ pub fn desk(rng: &mut Rng) -> ObjectModel {
     for i in 0..drawers {
         let z0 = 0.03 + i as f32 * dh;
         let yf = d * 0.5 - 0.03;
-        m.append(&Mesh::block(bx, yf, z0 + 0.005, bw - 0.02, 0.012, z0 + dh - 0.005, 1));
-        m.append(&Mesh::block(bx, yf + 0.012, z0 + dh * 0.5 - 0.008, 0.1, 0.015, z0 + dh * 0.5 + 0.008, 2));
+        m.append(&Mesh::block(
+            bx,
+            yf,
+            z0 + 0.005,
+            bw - 0.02,
+            0.012,
+            z0 + dh - 0.005,
+            1,
+        ));
+        m.append(&Mesh::block(
+            bx,
+            yf + 0.012,
+            z0 + dh * 0.5 - 0.008,
+            0.1,
+            0.015,
+            z0 + dh * 0.5 + 0.008,
+            2,
+        ));
     }
     ObjectModel::new(
         ObjectKind::Desk,
         m,
-        vec![Material::matte(top), Material::matte(body), Material::shiny(Texture::Solid(STEEL))],
+        vec![
+            Material::matte(top),
+            Material::matte(body),
+            Material::shiny(Texture::Solid(STEEL)),
+        ],
         0,
     )
     .with_support(h, [w * 0.5 - 0.05, d * 0.5 - 0.05])
@@ -124,24 +185,53 @@ pub fn chair(rng: &mut Rng) -> ObjectModel {
     let top = rng.range(0.82, 0.95);
     let leg = rng.range(0.03, 0.04);
     let frame = palette::wood_or_paint(rng, 0.45, 2);
-    let seat = if rng.chance(0.5) { palette::fabric(rng) } else { frame.clone() };
+    let seat = if rng.chance(0.5) {
+        palette::fabric(rng)
+    } else {
+        frame.clone()
+    };
     let mut m = Mesh::new();
     m.append(&Mesh::block(0.0, 0.0, sh - 0.04, w, d, sh, 1));
     legs(&mut m, w, d, 0.01, leg, sh - 0.04, 0);
     // back uprights continue from the back legs, with a back panel between them
     for sx in [-1.0, 1.0] {
         let x = sx * (w * 0.5 - 0.01 - leg * 0.5);
-        m.append(&Mesh::block(x, -d * 0.5 + 0.01 + leg * 0.5, sh, leg, leg, top, 0));
+        m.append(&Mesh::block(
+            x,
+            -d * 0.5 + 0.01 + leg * 0.5,
+            sh,
+            leg,
+            leg,
+            top,
+            0,
+        ));
     }
     let panel_bottom = sh + rng.range(0.15, 0.25);
-    m.append(&Mesh::block(0.0, -d * 0.5 + 0.01 + leg * 0.5, panel_bottom, w - 0.02, 0.025, top - 0.01, 1));
-    ObjectModel::new(ObjectKind::Chair, m, vec![Material::matte(frame), Material::matte(seat)], 1)
+    m.append(&Mesh::block(
+        0.0,
+        -d * 0.5 + 0.01 + leg * 0.5,
+        panel_bottom,
+        w - 0.02,
+        0.025,
+        top - 0.01,
+        1,
+    ));
+    ObjectModel::new(
+        ObjectKind::Chair,
+        m,
+        vec![Material::matte(frame), Material::matte(seat)],
+        1,
+    )
 }
 
 /// Round stool. Slots: 0 seat, 1 legs.
 pub fn stool(rng: &mut Rng) -> ObjectModel {
     let r = rng.range(0.15, 0.2);
-    let h = if rng.chance(0.5) { rng.range(0.44, 0.5) } else { rng.range(0.62, 0.75) };
+    let h = if rng.chance(0.5) {
+        rng.range(0.44, 0.5)
+    } else {
+        rng.range(0.62, 0.75)
+    };
     let seat = palette::wood_or_paint(rng, 0.5, 0);
     let mut m = Mesh::new();
     m.append(&Mesh::frustum(r, r, 0.04, 28, 0).translated(Vector3::new(0.0, 0.0, h - 0.04)));
@@ -155,8 +245,17 @@ pub fn stool(rng: &mut Rng) -> ObjectModel {
         let ring = Mesh::torus(0.72 * r, 0.008, 24, 6, 1);
         m.append(&ring.translated(Vector3::new(0.0, 0.0, 0.25)));
     }
-    let legs = if rng.chance(0.5) { Texture::Solid(METAL_DARK) } else { seat.clone() };
-    ObjectModel::new(ObjectKind::Stool, m, vec![Material::matte(seat), Material::matte(legs)], 0)
+    let legs = if rng.chance(0.5) {
+        Texture::Solid(METAL_DARK)
+    } else {
+        seat.clone()
+    };
+    ObjectModel::new(
+        ObjectKind::Stool,
+        m,
+        vec![Material::matte(seat), Material::matte(legs)],
+        0,
+    )
 }
 
 /// Upholstered seat (armchair or sofa) of width `w` with `seats` cushions.
@@ -168,7 +267,11 @@ fn upholstered(rng: &mut Rng, kind: ObjectKind, w: f32, seats: usize) -> ObjectM
     let arm_h = rng.range(0.55, 0.65);
     let back_t = rng.range(0.16, 0.22);
     let up = palette::fabric(rng);
-    let cushion = if rng.chance(0.3) { palette::textile(rng) } else { up.clone() };
+    let cushion = if rng.chance(0.3) {
+        palette::textile(rng)
+    } else {
+        up.clone()
+    };
     let mut m = Mesh::new();
     let foot = 0.08;
     for sx in [-1.0, 1.0] {
@@ -178,19 +281,60 @@ fn upholstered(rng: &mut Rng, kind: ObjectKind, w: f32, seats: usize) -> ObjectM
         }
     }
     m.append(&Mesh::block(0.0, 0.0, foot, w, d, 0.4, 0));
-    m.append(&Mesh::block(0.0, -d * 0.5 + back_t * 0.5, 0.4, w, back_t, h, 0));
+    m.append(&Mesh::block(
+        0.0,
+        -d * 0.5 + back_t * 0.5,
+        0.4,
+        w,
+        back_t,
+        h,
+        0,
+    ));
     for sx in [-1.0, 1.0] {
-        m.append(&Mesh::block(sx * (w * 0.5 - arm_w * 0.5), 0.0, 0.4, arm_w, d, arm_h, 0));
+        m.append(&Mesh::block(
+            sx * (w * 0.5 - arm_w * 0.5),
+            0.0,
+            0.4,
+            arm_w,
+            d,
+            arm_h,
+            0,
+        ));
     }
     let inner = w - 2.0 * arm_w;
     let cw = inner / seats as f32;
     for i in 0..seats {
         let x = -inner * 0.5 + cw * (i as f32 + 0.5);
-        m.append(&Mesh::block(x, back_t * 0.5, 0.4, cw - 0.01, d - back_t - 0.02, 0.5, 2));
-        m.append(&Mesh::block(x, -d * 0.5 + back_t + 0.06, 0.5, cw - 0.02, 0.12, h - 0.05, 2));
+        m.append(&Mesh::block(
+            x,
+            back_t * 0.5,
+            0.4,
+            cw - 0.01,
+            d - back_t - 0.02,
+            0.5,
+            2,
+        ));
+        m.append(&Mesh::block(
+            x,
+            -d * 0.5 + back_t + 0.06,
+            0.5,
+            cw - 0.02,
+            0.12,
+            h - 0.05,
+            2,
+        ));
     }
     let feet = palette::wood(rng, 2);
-    ObjectModel::new(kind, m, vec![Material::matte(up), Material::matte(feet), Material::matte(cushion)], 0)
+    ObjectModel::new(
+        kind,
+        m,
+        vec![
+            Material::matte(up),
+            Material::matte(feet),
+            Material::matte(cushion),
+        ],
+        0,
+    )
 }
 
 /// Armchair.
@@ -218,11 +362,23 @@ pub fn bed(rng: &mut Rng, size: SizeClass) -> ObjectModel {
     let frame = palette::wood_or_paint(rng, 0.6, 0);
     let mut m = Mesh::new();
     m.append(&Mesh::block(0.0, 0.0, 0.0, w + 0.04, l, base, 0));
-    m.append(&Mesh::block(0.0, -l * 0.5 + 0.03, 0.0, w + 0.06, 0.06, rng.range(0.9, 1.15), 0));
+    m.append(&Mesh::block(
+        0.0,
+        -l * 0.5 + 0.03,
+        0.0,
+        w + 0.06,
+        0.06,
+        rng.range(0.9, 1.15),
+        0,
+    ));
     m.append(&Mesh::block(0.0, 0.03, base, w, l - 0.06, mattress, 1));
     let pillows = if w > 1.2 { 2 } else { 1 };
     for i in 0..pillows {
-        let x = if pillows == 1 { 0.0 } else { (i as f32 - 0.5) * w * 0.5 };
+        let x = if pillows == 1 {
+            0.0
+        } else {
+            (i as f32 - 0.5) * w * 0.5
+        };
         let p = Mesh::ellipsoid(Vector3::new(w / pillows as f32 * 0.42, 0.2, 0.07), 8, 16, 1);
         m.append(&p.translated(Vector3::new(x, -l * 0.5 + 0.3, mattress + 0.05)));
     }
@@ -239,19 +395,36 @@ pub fn bed(rng: &mut Rng, size: SizeClass) -> ObjectModel {
         seed: rng.next_u64() as u32,
     });
     let blanket = Material::matte(palette::textile(rng));
-    ObjectModel::new(ObjectKind::Bed, m, vec![Material::matte(frame), sheets, blanket], 2)
+    ObjectModel::new(
+        ObjectKind::Bed,
+        m,
+        vec![Material::matte(frame), sheets, blanket],
+        2,
+    )
 }
 
 /// Bookcase with shelves of books. Slots: 0 carcass, 1.. book colours.
 pub fn bookshelf(rng: &mut Rng) -> ObjectModel {
-    let (w, d, h) = (rng.range(0.8, 1.2), rng.range(0.3, 0.38), rng.range(1.6, 2.0));
+    let (w, d, h) = (
+        rng.range(0.8, 1.2),
+        rng.range(0.3, 0.38),
+        rng.range(1.6, 2.0),
+    );
     let t = 0.02;
     let carcass = palette::wood_or_paint(rng, 0.6, 2);
     let mut m = Mesh::new();
     for sx in [-1.0, 1.0] {
         m.append(&Mesh::block(sx * (w * 0.5 - t * 0.5), 0.0, 0.0, t, d, h, 0));
     }
-    m.append(&Mesh::block(0.0, -d * 0.5 + 0.005, 0.0, w - 2.0 * t, 0.01, h, 0));
+    m.append(&Mesh::block(
+        0.0,
+        -d * 0.5 + 0.005,
+        0.0,
+        w - 2.0 * t,
+        0.01,
+        h,
+        0,
+    ));
     m.append(&Mesh::block(0.0, 0.0, h - t, w - 2.0 * t, d, h, 0));
     m.append(&Mesh::block(0.0, 0.01, 0.0, w - 2.0 * t, d - 0.02, 0.08, 0));
     let levels = 4 + rng.below(2);
@@ -259,7 +432,11 @@ pub fn bookshelf(rng: &mut Rng) -> ObjectModel {
     let n_colours = 6;
     let mut materials = vec![Material::matte(carcass)];
     for _ in 0..n_colours {
-        materials.push(Material::matte(Texture::Solid(palette::pick(rng, &palette::BOOKS, palette::BOOKS[0]))));
+        materials.push(Material::matte(Texture::Solid(palette::pick(
+            rng,
+            &palette::BOOKS,
+            palette::BOOKS[0],
+        ))));
     }
     for i in 0..levels {
         let z0 = 0.08 + i as f32 * pitch;
@@ -294,7 +471,17 @@ pub fn bookshelf(rng: &mut Rng) -> ObjectModel {
 }
 
 /// Doors with handles on the front face (y = `yf`) between `x0` and `x1`.
-fn doors(m: &mut Mesh, x0: f32, x1: f32, z0: f32, z1: f32, yf: f32, n: usize, door_mat: u16, handle_mat: u16) {
+fn doors(
+    m: &mut Mesh,
+    x0: f32,
+    x1: f32,
+    z0: f32,
+    z1: f32,
+    yf: f32,
+    n: usize,
+    door_mat: u16,
+    handle_mat: u16,
+) {
     let n = n.max(1);
     let dw = (x1 - x0) / n as f32;
     for i in 0..n {
@@ -305,26 +492,60 @@ fn doors(m: &mut Mesh, x0: f32, x1: f32, z0: f32, z1: f32, yf: f32, n: usize, do
             door_mat,
         ));
         let hx = if i % 2 == 0 { a + dw - 0.05 } else { a + 0.05 };
-        let hz = if z1 - z0 > 1.2 { z0 + (z1 - z0) * 0.5 } else { z1 - 0.1 };
-        m.append(&Mesh::block(hx, yf + 0.025, hz - 0.06, 0.015, 0.02, hz + 0.06, handle_mat));
+        let hz = if z1 - z0 > 1.2 {
+            z0 + (z1 - z0) * 0.5
+        } else {
+            z1 - 0.1
+        };
+        m.append(&Mesh::block(
+            hx,
+            yf + 0.025,
+            hz - 0.06,
+            0.015,
+            0.02,
+            hz + 0.06,
+            handle_mat,
+        ));
     }
 }
 
 /// Low cabinet with doors. Slots: 0 body, 1 top, 2 handles.
 pub fn cabinet(rng: &mut Rng) -> ObjectModel {
-    let (w, d, h) = (rng.range(0.6, 1.2), rng.range(0.4, 0.5), rng.range(0.7, 1.05));
+    let (w, d, h) = (
+        rng.range(0.6, 1.2),
+        rng.range(0.4, 0.5),
+        rng.range(0.7, 1.05),
+    );
     let body = palette::wood_or_paint(rng, 0.4, 2);
-    let top = if rng.chance(0.5) { palette::wood(rng, 0) } else { body.clone() };
+    let top = if rng.chance(0.5) {
+        palette::wood(rng, 0)
+    } else {
+        body.clone()
+    };
     let mut m = Mesh::new();
     m.append(&Mesh::block(0.0, 0.0, 0.0, w - 0.02, d - 0.03, 0.06, 2));
     m.append(&Mesh::block(0.0, -0.015, 0.06, w, d - 0.03, h - 0.025, 0));
     m.append(&Mesh::block(0.0, 0.0, h - 0.025, w + 0.02, d, h, 1));
     let n = if w > 0.8 { 2 } else { 1 + rng.below(2) };
-    doors(&mut m, -w * 0.5, w * 0.5, 0.07, h - 0.03, d * 0.5 - 0.03, n, 0, 2);
+    doors(
+        &mut m,
+        -w * 0.5,
+        w * 0.5,
+        0.07,
+        h - 0.03,
+        d * 0.5 - 0.03,
+        n,
+        0,
+        2,
+    );
     ObjectModel::new(
         ObjectKind::Cabinet,
         m,
-        vec![Material::matte(body), Material::matte(top), Material::shiny(Texture::Solid(STEEL))],
+        vec![
+            Material::matte(body),
+            Material::matte(top),
+            Material::shiny(Texture::Solid(STEEL)),
+        ],
         0,
     )
     .with_support(h, [w * 0.5 - 0.04, d * 0.5 - 0.04])
@@ -332,26 +553,71 @@ pub fn cabinet(rng: &mut Rng) -> ObjectModel {
 
 /// Bedside table with a drawer. Slots: 0 body, 1 knob.
 pub fn nightstand(rng: &mut Rng) -> ObjectModel {
-    let (w, d, h) = (rng.range(0.4, 0.52), rng.range(0.35, 0.45), rng.range(0.48, 0.62));
+    let (w, d, h) = (
+        rng.range(0.4, 0.52),
+        rng.range(0.35, 0.45),
+        rng.range(0.48, 0.62),
+    );
     let body = palette::wood_or_paint(rng, 0.6, 0);
     let mut m = Mesh::new();
     legs(&mut m, w, d, 0.0, 0.035, 0.1, 0);
     m.append(&Mesh::block(0.0, 0.0, 0.1, w, d, h, 0));
-    m.append(&Mesh::block(0.0, d * 0.5 + 0.006, h - 0.17, w - 0.03, 0.012, h - 0.03, 0));
-    m.append(&Mesh::ellipsoid(Vector3::new(0.015, 0.015, 0.015), 6, 10, 1).translated(Vector3::new(0.0, d * 0.5 + 0.02, h - 0.1)));
-    ObjectModel::new(ObjectKind::Nightstand, m, vec![Material::matte(body), solid([0.75, 0.65, 0.35])], 0)
-        .with_support(h, [w * 0.5 - 0.03, d * 0.5 - 0.03])
+    m.append(&Mesh::block(
+        0.0,
+        d * 0.5 + 0.006,
+        h - 0.17,
+        w - 0.03,
+        0.012,
+        h - 0.03,
+        0,
+    ));
+    m.append(
+        &Mesh::ellipsoid(Vector3::new(0.015, 0.015, 0.015), 6, 10, 1).translated(Vector3::new(
+            0.0,
+            d * 0.5 + 0.02,
+            h - 0.1,
+        )),
+    );
+    ObjectModel::new(
+        ObjectKind::Nightstand,
+        m,
+        vec![Material::matte(body), solid([0.75, 0.65, 0.35])],
+        0,
+    )
+    .with_support(h, [w * 0.5 - 0.03, d * 0.5 - 0.03])
 }
 
 /// Tall wardrobe with two doors. Slots: 0 body, 1 handles.
 pub fn wardrobe(rng: &mut Rng) -> ObjectModel {
-    let (w, d, h) = (rng.range(1.0, 1.6), rng.range(0.55, 0.62), rng.range(1.9, 2.1));
+    let (w, d, h) = (
+        rng.range(1.0, 1.6),
+        rng.range(0.55, 0.62),
+        rng.range(1.9, 2.1),
+    );
     let body = palette::wood_or_paint(rng, 0.5, 2);
     let mut m = Mesh::new();
     m.append(&Mesh::block(0.0, -0.01, 0.0, w, d - 0.02, h, 0));
     let n = if w > 1.3 { 3 } else { 2 };
-    doors(&mut m, -w * 0.5, w * 0.5, 0.08, h - 0.04, d * 0.5 - 0.02, n, 0, 1);
-    ObjectModel::new(ObjectKind::Wardrobe, m, vec![Material::matte(body), Material::shiny(Texture::Solid(STEEL))], 0)
+    doors(
+        &mut m,
+        -w * 0.5,
+        w * 0.5,
+        0.08,
+        h - 0.04,
+        d * 0.5 - 0.02,
+        n,
+        0,
+        1,
+    );
+    ObjectModel::new(
+        ObjectKind::Wardrobe,
+        m,
+        vec![
+            Material::matte(body),
+            Material::shiny(Texture::Solid(STEEL)),
+        ],
+        0,
+    )
 }
 
 /// Kitchen counter with a stone worktop. Slots: 0 body, 1 worktop, 2 handles, 3 plinth.
@@ -361,8 +627,16 @@ pub fn counter(rng: &mut Rng) -> ObjectModel {
     let (d, h) = (0.6, rng.range(0.88, 0.92));
     let body = palette::paint(rng);
     let top = Texture::Speckle {
-        base: palette::pick(rng, &[[0.2, 0.2, 0.22], [0.85, 0.84, 0.8], [0.5, 0.45, 0.4]], [0.5, 0.5, 0.5]),
-        speck: palette::pick(rng, &[[0.9, 0.9, 0.9], [0.1, 0.1, 0.1], [0.6, 0.5, 0.4]], [0.9, 0.9, 0.9]),
+        base: palette::pick(
+            rng,
+            &[[0.2, 0.2, 0.22], [0.85, 0.84, 0.8], [0.5, 0.45, 0.4]],
+            [0.5, 0.5, 0.5],
+        ),
+        speck: palette::pick(
+            rng,
+            &[[0.9, 0.9, 0.9], [0.1, 0.1, 0.1], [0.6, 0.5, 0.4]],
+            [0.9, 0.9, 0.9],
+        ),
         density: rng.range(0.08, 0.2),
         scale: rng.range(0.004, 0.01),
         seed: rng.next_u64() as u32,
@@ -371,7 +645,17 @@ pub fn counter(rng: &mut Rng) -> ObjectModel {
     m.append(&Mesh::block(0.0, -0.04, 0.0, w, d - 0.1, 0.1, 3));
     m.append(&Mesh::block(0.0, -0.01, 0.1, w, d - 0.04, h - 0.04, 0));
     m.append(&Mesh::block(0.0, 0.0, h - 0.04, w, d, h, 1));
-    doors(&mut m, -w * 0.5, w * 0.5, 0.1, h - 0.05, d * 0.5 - 0.03, n, 0, 2);
+    doors(
+        &mut m,
+        -w * 0.5,
+        w * 0.5,
+        0.1,
+        h - 0.05,
+        d * 0.5 - 0.03,
+        n,
+        0,
+        2,
+    );
     ObjectModel::new(
         ObjectKind::Counter,
         m,
@@ -388,26 +672,78 @@ pub fn counter(rng: &mut Rng) -> ObjectModel {
 
 /// Fridge (white or steel). Slots: 0 body, 1 handles, 2 door gap.
 pub fn fridge(rng: &mut Rng) -> ObjectModel {
-    let (w, d, h) = (rng.range(0.6, 0.75), rng.range(0.62, 0.7), rng.range(1.7, 1.86));
+    let (w, d, h) = (
+        rng.range(0.6, 0.75),
+        rng.range(0.62, 0.7),
+        rng.range(1.7, 1.86),
+    );
     let steel = rng.chance(0.4);
     let body = if steel {
         Material::shiny(Texture::Solid(STEEL))
     } else {
-        Material::matte(Texture::Solid(palette::pick(rng, &[[0.93, 0.93, 0.92], [0.15, 0.15, 0.16]], [0.93, 0.93, 0.92])))
+        Material::matte(Texture::Solid(palette::pick(
+            rng,
+            &[[0.93, 0.93, 0.92], [0.15, 0.15, 0.16]],
+            [0.93, 0.93, 0.92],
+        )))
     };
     let split = rng.range(0.55, 0.7);
     let mut m = Mesh::new();
     m.append(&Mesh::block(0.0, -0.02, 0.0, w, d - 0.04, h, 0));
-    m.append(&Mesh::block(0.0, d * 0.5 - 0.03, 0.01, w - 0.01, 0.03, split - 0.006, 0));
-    m.append(&Mesh::block(0.0, d * 0.5 - 0.03, split + 0.006, w - 0.01, 0.03, h - 0.01, 0));
-    m.append(&Mesh::block(0.0, d * 0.5 - 0.035, split - 0.006, w - 0.02, 0.02, split + 0.006, 2));
+    m.append(&Mesh::block(
+        0.0,
+        d * 0.5 - 0.03,
+        0.01,
+        w - 0.01,
+        0.03,
+        split - 0.006,
+        0,
+    ));
+    m.append(&Mesh::block(
+        0.0,
+        d * 0.5 - 0.03,
+        split + 0.006,
+        w - 0.01,
+        0.03,
+        h - 0.01,
+        0,
+    ));
+    m.append(&Mesh::block(
+        0.0,
+        d * 0.5 - 0.035,
+        split - 0.006,
+        w - 0.02,
+        0.02,
+        split + 0.006,
+        2,
+    ));
     let hx = w * 0.5 - 0.06;
-    m.append(&Mesh::block(hx, d * 0.5 + 0.02, split - 0.3, 0.02, 0.03, split - 0.05, 1));
-    m.append(&Mesh::block(hx, d * 0.5 + 0.02, split + 0.05, 0.02, 0.03, split + 0.5, 1));
+    m.append(&Mesh::block(
+        hx,
+        d * 0.5 + 0.02,
+        split - 0.3,
+        0.02,
+        0.03,
+        split - 0.05,
+        1,
+    ));
+    m.append(&Mesh::block(
+        hx,
+        d * 0.5 + 0.02,
+        split + 0.05,
+        0.02,
+        0.03,
+        split + 0.5,
+        1,
+    ));
     ObjectModel::new(
         ObjectKind::Fridge,
         m,
-        vec![body, Material::matte(Texture::Solid([0.55, 0.55, 0.57])), solid(METAL_DARK)],
+        vec![
+            body,
+            Material::matte(Texture::Solid([0.55, 0.55, 0.57])),
+            solid(METAL_DARK),
+        ],
         0,
     )
 }

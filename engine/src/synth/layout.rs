@@ -136,7 +136,13 @@ impl<'a> Placer<'a> {
     }
 
     /// True when `model` at `pose` fits on `support`'s top, ignoring `ignore`.
-    pub fn support_ok(&self, support: &Object, model: &ObjectModel, pose: &Pose, ignore: &[u32]) -> bool {
+    pub fn support_ok(
+        &self,
+        support: &Object,
+        model: &ObjectModel,
+        pose: &Pose,
+        ignore: &[u32],
+    ) -> bool {
         let Some(top) = support.support_top() else {
             return false;
         };
@@ -168,7 +174,12 @@ impl<'a> Placer<'a> {
 
     /// Places `model` on the floor at `pose` (and its twin in a symmetric room,
     /// unless `self_symmetric`); returns the id, `None` when it does not fit.
-    pub fn try_floor(&mut self, model: &Arc<ObjectModel>, pose: Pose, self_symmetric: bool) -> Option<u32> {
+    pub fn try_floor(
+        &mut self,
+        model: &Arc<ObjectModel>,
+        pose: Pose,
+        self_symmetric: bool,
+    ) -> Option<u32> {
         let twin = self.symmetric && !self_symmetric;
         if !self.room_for(if twin { 2 } else { 1 }) || !self.floor_ok(model, &pose, &[]) {
             return None;
@@ -190,7 +201,14 @@ impl<'a> Placer<'a> {
     /// Places `model` on `support` at support-local `(x, y)` turned by `yaw`
     /// relative to the support (and the twin on the twin support in a symmetric
     /// room).
-    pub fn try_on(&mut self, support: u32, model: &Arc<ObjectModel>, x: f32, y: f32, yaw: f32) -> Option<u32> {
+    pub fn try_on(
+        &mut self,
+        support: u32,
+        model: &Arc<ObjectModel>,
+        x: f32,
+        y: f32,
+        yaw: f32,
+    ) -> Option<u32> {
         let sup = self.object(support)?.clone();
         let top = sup.support_top()?;
         let local = pose_xy(x, y, 0.0, yaw);
@@ -208,7 +226,8 @@ impl<'a> Placer<'a> {
             let tsup = self.object(twin_support)?.clone();
             let fp = Footprint::of(model, &pose);
             let same = twin_support == support;
-            if !self.support_ok(&tsup, model, &tp, &[]) || (same && fp.overlaps(&fp.turned(), 0.02)) {
+            if !self.support_ok(&tsup, model, &tp, &[]) || (same && fp.overlaps(&fp.turned(), 0.02))
+            {
                 return None;
             }
             let id = self.push(model.clone(), pose, Some(support));
@@ -246,7 +265,11 @@ impl<'a> Placer<'a> {
             return None;
         }
         let s = if corner {
-            if rng.chance(0.5) { lo + rng.range(0.0, 0.1) } else { hi - rng.range(0.0, 0.1) }
+            if rng.chance(0.5) {
+                lo + rng.range(0.0, 0.1)
+            } else {
+                hi - rng.range(0.0, 0.1)
+            }
         } else {
             rng.range(lo, hi)
         };
@@ -268,7 +291,13 @@ impl<'a> Placer<'a> {
     }
 
     /// Tries up to `tries` wall poses; returns the placed id.
-    pub fn place_wall(&mut self, model: &Arc<ObjectModel>, corner: bool, tries: usize, rng: &mut Rng) -> Option<u32> {
+    pub fn place_wall(
+        &mut self,
+        model: &Arc<ObjectModel>,
+        corner: bool,
+        tries: usize,
+        rng: &mut Rng,
+    ) -> Option<u32> {
         for _ in 0..tries {
             if let Some(p) = self.wall_pose(model, corner, rng)
                 && let Some(id) = self.try_floor(model, p, false)
@@ -280,7 +309,13 @@ impl<'a> Placer<'a> {
     }
 
     /// Tries up to `tries` free poses; returns the placed id.
-    pub fn place_free(&mut self, model: &Arc<ObjectModel>, aligned: bool, tries: usize, rng: &mut Rng) -> Option<u32> {
+    pub fn place_free(
+        &mut self,
+        model: &Arc<ObjectModel>,
+        aligned: bool,
+        tries: usize,
+        rng: &mut Rng,
+    ) -> Option<u32> {
         let (_, h) = model.footprint_local();
         let margin = h[0].hypot(h[1]) * 0.5 + 0.1;
         for _ in 0..tries {
@@ -295,19 +330,35 @@ impl<'a> Placer<'a> {
 
     /// Places `model` on a random support among objects of `kinds` (originals only
     /// in a symmetric room); returns the id.
-    pub fn place_on(&mut self, kinds: &[ObjectKind], model: &Arc<ObjectModel>, tries: usize, rng: &mut Rng) -> Option<u32> {
+    pub fn place_on(
+        &mut self,
+        kinds: &[ObjectKind],
+        model: &Arc<ObjectModel>,
+        tries: usize,
+        rng: &mut Rng,
+    ) -> Option<u32> {
         let twins: Vec<u32> = self.twin_of.values().copied().collect();
         let supports: Vec<u32> = self
             .objects
             .iter()
-            .filter(|o| kinds.contains(&o.kind()) && o.model.support_height.is_some() && !twins.contains(&o.id))
+            .filter(|o| {
+                kinds.contains(&o.kind())
+                    && o.model.support_height.is_some()
+                    && !twins.contains(&o.id)
+            })
             .map(|o| o.id)
             .collect();
         self.place_on_ids(&supports, model, tries, rng)
     }
 
     /// Places `model` on a random one of the `supports` (ids); returns the id.
-    pub fn place_on_ids(&mut self, supports: &[u32], model: &Arc<ObjectModel>, tries: usize, rng: &mut Rng) -> Option<u32> {
+    pub fn place_on_ids(
+        &mut self,
+        supports: &[u32],
+        model: &Arc<ObjectModel>,
+        tries: usize,
+        rng: &mut Rng,
+    ) -> Option<u32> {
         if supports.is_empty() {
             return None;
         }
@@ -319,9 +370,17 @@ impl<'a> Placer<'a> {
             let sup = self.object(sid)?;
             let [sx, sy] = sup.model.support_half;
             let (x, y, yaw) = if facing {
-                (rng.range(-sx, sx) * 0.6, -sy + h[1] + 0.02 + rng.range(0.0, 0.08), rng.range(-0.15, 0.15))
+                (
+                    rng.range(-sx, sx) * 0.6,
+                    -sy + h[1] + 0.02 + rng.range(0.0, 0.08),
+                    rng.range(-0.15, 0.15),
+                )
             } else {
-                (rng.range(-sx + r, (sx - r).max(-sx + r)), rng.range(-sy + r, (sy - r).max(-sy + r)), rng.range(-PI, PI))
+                (
+                    rng.range(-sx + r, (sx - r).max(-sx + r)),
+                    rng.range(-sy + r, (sy - r).max(-sy + r)),
+                    rng.range(-PI, PI),
+                )
             };
             if let Some(id) = self.try_on(sid, model, x, y, yaw) {
                 return Some(id);
@@ -341,7 +400,14 @@ impl<'a> Placer<'a> {
     }
 
     /// Places `model` at object-local `(x, y, yaw)` of `anchor` on the floor.
-    pub fn try_near(&mut self, anchor: u32, model: &Arc<ObjectModel>, x: f32, y: f32, yaw: f32) -> Option<u32> {
+    pub fn try_near(
+        &mut self,
+        anchor: u32,
+        model: &Arc<ObjectModel>,
+        x: f32,
+        y: f32,
+        yaw: f32,
+    ) -> Option<u32> {
         let a = self.object(anchor)?.T_map_object;
         let mut pose = a * pose_xy(x, y, 0.0, yaw);
         pose.translation.vector.z = 0.0;
@@ -383,7 +449,11 @@ fn chairs_around(p: &mut Placer, table: u32, chair: &Arc<ObjectModel>, n: usize,
         if p.symmetric && end < 0.0 {
             continue;
         }
-        slots.push((end * (th[0] + ch[1] + gap), 0.0, if end > 0.0 { FRAC_PI_2 } else { -FRAC_PI_2 }));
+        slots.push((
+            end * (th[0] + ch[1] + gap),
+            0.0,
+            if end > 0.0 { FRAC_PI_2 } else { -FRAC_PI_2 },
+        ));
     }
     rng.shuffle(&mut slots);
     let want = if p.symmetric { n.div_ceil(2) } else { n };
@@ -393,8 +463,14 @@ fn chairs_around(p: &mut Placer, table: u32, chair: &Arc<ObjectModel>, n: usize,
             break;
         }
         let pull = rng.range(0.0, 0.12);
-        let (x, y) = if y.abs() > 1e-3 { (x, y + y.signum() * pull) } else { (x + x.signum() * pull, y) };
-        if p.try_near(table, chair, x, y, yaw + rng.range(-0.12, 0.12)).is_some() {
+        let (x, y) = if y.abs() > 1e-3 {
+            (x, y + y.signum() * pull)
+        } else {
+            (x + x.signum() * pull, y)
+        };
+        if p.try_near(table, chair, x, y, yaw + rng.range(-0.12, 0.12))
+            .is_some()
+        {
             placed += 1;
         }
     }
@@ -404,12 +480,16 @@ fn chairs_around(p: &mut Placer, table: u32, chair: &Arc<ObjectModel>, n: usize,
 fn chairs_at_desks(p: &mut Placer, chair: &Arc<ObjectModel>, rng: &mut Rng) {
     let (_, ch) = chair.footprint_local();
     for desk in p.originals(ObjectKind::Desk) {
-        let Some(d) = p.object(desk).cloned() else { continue };
+        let Some(d) = p.object(desk).cloned() else {
+            continue;
+        };
         let (_, dh) = d.model.footprint_local();
         for _ in 0..6 {
             let x = rng.range(-0.25, 0.25);
             let y = dh[1] + ch[1] + rng.range(0.04, 0.3);
-            if p.try_near(desk, chair, x, y, PI + rng.range(-0.3, 0.3)).is_some() {
+            if p.try_near(desk, chair, x, y, PI + rng.range(-0.3, 0.3))
+                .is_some()
+            {
                 break;
             }
         }
@@ -417,7 +497,13 @@ fn chairs_at_desks(p: &mut Placer, chair: &Arc<ObjectModel>, rng: &mut Rng) {
 }
 
 /// One object per original support of `kind` (with probability `prob`).
-fn one_on_each(p: &mut Placer, kind: ObjectKind, item: &Arc<ObjectModel>, prob: f32, rng: &mut Rng) {
+fn one_on_each(
+    p: &mut Placer,
+    kind: ObjectKind,
+    item: &Arc<ObjectModel>,
+    prob: f32,
+    rng: &mut Rng,
+) {
     for s in p.originals(kind) {
         if rng.chance(prob) {
             let _ = p.place_on_ids(&[s], item, 12, rng);
@@ -427,11 +513,19 @@ fn one_on_each(p: &mut Placer, kind: ObjectKind, item: &Arc<ObjectModel>, prob: 
 
 /// Nightstands on both sides of the bed, backs aligned with the headboard.
 fn beside_bed(p: &mut Placer, bed: u32, stand: &Arc<ObjectModel>, n: usize) {
-    let Some(b) = p.object(bed).cloned() else { return };
+    let Some(b) = p.object(bed).cloned() else {
+        return;
+    };
     let (_, bh) = b.model.footprint_local();
     let (_, sh) = stand.footprint_local();
     for side in [1.0f32, -1.0].into_iter().take(n) {
-        let _ = p.try_near(bed, stand, side * (bh[0] + sh[0] + 0.04), -bh[1] + sh[1], 0.0);
+        let _ = p.try_near(
+            bed,
+            stand,
+            side * (bh[0] + sh[0] + 0.04),
+            -bh[1] + sh[1],
+            0.0,
+        );
     }
 }
 
@@ -439,15 +533,36 @@ fn count(rng: &mut Rng, lo: usize, hi: usize) -> usize {
     lo + rng.below(hi - lo + 1)
 }
 
-fn shared_or_own(shared: bool, kind: ObjectKind, size: SizeClass, first: &Arc<ObjectModel>, rng: &mut Rng) -> Arc<ObjectModel> {
-    if shared { first.clone() } else { model(kind, size, rng) }
+fn shared_or_own(
+    shared: bool,
+    kind: ObjectKind,
+    size: SizeClass,
+    first: &Arc<ObjectModel>,
+    rng: &mut Rng,
+) -> Arc<ObjectModel> {
+    if shared {
+        first.clone()
+    } else {
+        model(kind, size, rng)
+    }
 }
 
 /// Wall-standing objects of one kind (`shared`: one model for all).
-fn wall_set(p: &mut Placer, kind: ObjectKind, size: SizeClass, n: usize, shared: bool, rng: &mut Rng) {
+fn wall_set(
+    p: &mut Placer,
+    kind: ObjectKind,
+    size: SizeClass,
+    n: usize,
+    shared: bool,
+    rng: &mut Rng,
+) {
     let first = model(kind, size, rng);
     for i in 0..n {
-        let m = if i == 0 { first.clone() } else { shared_or_own(shared, kind, size, &first, rng) };
+        let m = if i == 0 {
+            first.clone()
+        } else {
+            shared_or_own(shared, kind, size, &first, rng)
+        };
         let _ = p.place_wall(&m, false, 30, rng);
     }
 }
@@ -471,7 +586,11 @@ fn centre_table(p: &mut Placer, kind: ObjectKind, size: SizeClass, rng: &mut Rng
     for _ in 0..40 {
         let cx = 0.5 * (r[0] + r[2]) + rng.range(-0.6, 0.6);
         let cy = 0.5 * (r[1] + r[3]) + rng.range(-0.6, 0.6);
-        let yaw = if (r[2] - r[0]) >= (r[3] - r[1]) { 0.0 } else { FRAC_PI_2 } + rng.range(-0.08, 0.08);
+        let yaw = if (r[2] - r[0]) >= (r[3] - r[1]) {
+            0.0
+        } else {
+            FRAC_PI_2
+        } + rng.range(-0.08, 0.08);
         if let Some(id) = p.try_floor(&t, pose_xy(cx, cy, 0.0, yaw), false) {
             return Some(id);
         }
@@ -510,7 +629,14 @@ fn recipe(p: &mut Placer, kind: RoomKind, rng: &mut Rng) {
             one_on_each(p, K::Desk, &monitor, 0.9, rng);
             on_set(p, &[K::Desk], K::Lamp, count(rng, 0, 2), rng);
             on_set(p, &[K::Desk], K::Mug, count(rng, 0, 3), rng);
-            wall_set(p, K::Bookshelf, Normal, count(rng, 1, 2), rng.chance(0.5), rng);
+            wall_set(
+                p,
+                K::Bookshelf,
+                Normal,
+                count(rng, 1, 2),
+                rng.chance(0.5),
+                rng,
+            );
             wall_set(p, K::Cabinet, Normal, count(rng, 0, 2), false, rng);
             wall_set(p, K::Bin, Normal, count(rng, 1, 2), true, rng);
             wall_set(p, K::Plant, Large, count(rng, 0, 1), false, rng);
@@ -523,7 +649,13 @@ fn recipe(p: &mut Placer, kind: RoomKind, rng: &mut Rng) {
             let placed_ct = sofa.and_then(|s| {
                 let d = p.object(s)?.model.footprint_local().1[1];
                 let cd = ct.footprint_local().1[1];
-                p.try_near(s, &ct, rng.range(-0.1, 0.1), d + cd + rng.range(0.35, 0.55), 0.0)
+                p.try_near(
+                    s,
+                    &ct,
+                    rng.range(-0.1, 0.1),
+                    d + cd + rng.range(0.35, 0.55),
+                    0.0,
+                )
             });
             if placed_ct.is_none() {
                 let _ = p.place_free(&ct, true, 30, rng);
@@ -582,11 +714,22 @@ fn recipe(p: &mut Placer, kind: RoomKind, rng: &mut Rng) {
             on_set(p, &[K::Table], K::Mug, count(rng, 0, 3), rng);
         }
         RoomKind::Storage => {
-            wall_set(p, K::Bookshelf, Normal, count(rng, 2, 5), rng.chance(0.5), rng);
+            wall_set(
+                p,
+                K::Bookshelf,
+                Normal,
+                count(rng, 2, 5),
+                rng.chance(0.5),
+                rng,
+            );
             let boxes = count(rng, 4, 9);
             let b = model(K::Box, Normal, rng);
             for i in 0..boxes {
-                let m = if i % 2 == 0 { b.clone() } else { model(K::Box, Normal, rng) };
+                let m = if i % 2 == 0 {
+                    b.clone()
+                } else {
+                    model(K::Box, Normal, rng)
+                };
                 if rng.chance(0.5) {
                     let _ = p.place_wall(&m, false, 20, rng);
                 } else {
@@ -622,11 +765,25 @@ fn filler(p: &mut Placer, rng: &mut Rng) {
             let _ = p.place_free(&model(K::Stool, SizeClass::Normal, rng), false, 20, rng);
         }
         4 => {
-            let supports = [K::Table, K::Desk, K::Cabinet, K::Counter, K::Nightstand, K::CoffeeTable];
+            let supports = [
+                K::Table,
+                K::Desk,
+                K::Cabinet,
+                K::Counter,
+                K::Nightstand,
+                K::CoffeeTable,
+            ];
             let _ = p.place_on(&supports, &model(K::Mug, SizeClass::Small, rng), 20, rng);
         }
         _ => {
-            let supports = [K::Table, K::Desk, K::Cabinet, K::Counter, K::Nightstand, K::CoffeeTable];
+            let supports = [
+                K::Table,
+                K::Desk,
+                K::Cabinet,
+                K::Counter,
+                K::Nightstand,
+                K::CoffeeTable,
+            ];
             let _ = p.place_on(&supports, &model(K::Plant, SizeClass::Small, rng), 20, rng);
         }
     }
@@ -636,6 +793,10 @@ fn filler(p: &mut Placer, rng: &mut Rng) {
 /// its kind's recipe; returns the objects sorted by id.
 pub fn furnish(room: &Room, rng: &mut Rng) -> Vec<Object> {
     let mut p = Placer::new(&room.plan, &room.openings, room.symmetric);
+    if room.symmetric {
+        // keep space for the objects that break the symmetry
+        p.max_objects = MAX_OBJECTS - 3;
+    }
     recipe(&mut p, room.kind, rng);
     let mut guard = 0;
     while p.len() < MIN_OBJECTS && guard < 200 {
@@ -645,17 +806,34 @@ pub fn furnish(room: &Room, rng: &mut Rng) -> Vec<Object> {
     if room.symmetric {
         // unique objects that break the symmetry
         p.symmetric = false;
+        p.max_objects = MAX_OBJECTS;
         let n = 1 + rng.below(3);
         let mut added = 0;
         let mut tries = 0;
-        while added < n && tries < 40 && p.len() < MAX_OBJECTS {
+        while added < n && tries < 80 && p.len() < MAX_OBJECTS {
             tries += 1;
-            let kind = [ObjectKind::Plant, ObjectKind::FloorLamp, ObjectKind::Box, ObjectKind::Armchair][rng.below(4)];
-            let m = model(kind, SizeClass::Large, rng);
-            let placed = if kind == ObjectKind::Box || kind == ObjectKind::Armchair {
-                p.place_free(&m, false, 10, rng)
-            } else {
-                p.place_wall(&m, true, 10, rng)
+            let kinds = [
+                ObjectKind::Plant,
+                ObjectKind::FloorLamp,
+                ObjectKind::Box,
+                ObjectKind::Armchair,
+                ObjectKind::Mug,
+            ];
+            let kind = kinds[rng.below(kinds.len())];
+            let placed = match kind {
+                ObjectKind::Box | ObjectKind::Armchair => {
+                    p.place_free(&model(kind, SizeClass::Large, rng), false, 10, rng)
+                }
+                ObjectKind::Mug => {
+                    let supports = [
+                        ObjectKind::Table,
+                        ObjectKind::Desk,
+                        ObjectKind::Cabinet,
+                        ObjectKind::Counter,
+                    ];
+                    p.place_on(&supports, &model(kind, SizeClass::Small, rng), 10, rng)
+                }
+                _ => p.place_wall(&model(kind, SizeClass::Large, rng), true, 10, rng),
             };
             if placed.is_some() {
                 added += 1;

@@ -67,14 +67,68 @@ impl Mesh {
         let p = |x: f32, y: f32, z: f32| Point3::new(x, y, z);
         let mut m = Mesh::new();
         // -x, +x
-        m.push_quad([p(a.x, a.y, a.z), p(a.x, a.y, b.z), p(a.x, b.y, b.z), p(a.x, b.y, a.z)], -Vector3::x(), material);
-        m.push_quad([p(b.x, a.y, a.z), p(b.x, b.y, a.z), p(b.x, b.y, b.z), p(b.x, a.y, b.z)], Vector3::x(), material);
+        m.push_quad(
+            [
+                p(a.x, a.y, a.z),
+                p(a.x, a.y, b.z),
+                p(a.x, b.y, b.z),
+                p(a.x, b.y, a.z),
+            ],
+            -Vector3::x(),
+            material,
+        );
+        m.push_quad(
+            [
+                p(b.x, a.y, a.z),
+                p(b.x, b.y, a.z),
+                p(b.x, b.y, b.z),
+                p(b.x, a.y, b.z),
+            ],
+            Vector3::x(),
+            material,
+        );
         // -y, +y
-        m.push_quad([p(a.x, a.y, a.z), p(b.x, a.y, a.z), p(b.x, a.y, b.z), p(a.x, a.y, b.z)], -Vector3::y(), material);
-        m.push_quad([p(a.x, b.y, a.z), p(a.x, b.y, b.z), p(b.x, b.y, b.z), p(b.x, b.y, a.z)], Vector3::y(), material);
+        m.push_quad(
+            [
+                p(a.x, a.y, a.z),
+                p(b.x, a.y, a.z),
+                p(b.x, a.y, b.z),
+                p(a.x, a.y, b.z),
+            ],
+            -Vector3::y(),
+            material,
+        );
+        m.push_quad(
+            [
+                p(a.x, b.y, a.z),
+                p(a.x, b.y, b.z),
+                p(b.x, b.y, b.z),
+                p(b.x, b.y, a.z),
+            ],
+            Vector3::y(),
+            material,
+        );
         // -z, +z
-        m.push_quad([p(a.x, a.y, a.z), p(a.x, b.y, a.z), p(b.x, b.y, a.z), p(b.x, a.y, a.z)], -Vector3::z(), material);
-        m.push_quad([p(a.x, a.y, b.z), p(b.x, a.y, b.z), p(b.x, b.y, b.z), p(a.x, b.y, b.z)], Vector3::z(), material);
+        m.push_quad(
+            [
+                p(a.x, a.y, a.z),
+                p(a.x, b.y, a.z),
+                p(b.x, b.y, a.z),
+                p(b.x, a.y, a.z),
+            ],
+            -Vector3::z(),
+            material,
+        );
+        m.push_quad(
+            [
+                p(a.x, a.y, b.z),
+                p(b.x, a.y, b.z),
+                p(b.x, b.y, b.z),
+                p(a.x, b.y, b.z),
+            ],
+            Vector3::z(),
+            material,
+        );
         m
     }
 
@@ -98,7 +152,8 @@ impl Mesh {
             let a = i as f32 / seg as f32 * std::f32::consts::TAU;
             let (s, c) = a.sin_cos();
             let n = Vector3::new(c, s, slope).normalize();
-            m.positions.push(Point3::new(r_bottom * c, r_bottom * s, 0.0));
+            m.positions
+                .push(Point3::new(r_bottom * c, r_bottom * s, 0.0));
             m.normals.push(n);
             m.positions.push(Point3::new(r_top * c, r_top * s, height));
             m.normals.push(n);
@@ -146,8 +201,13 @@ impl Mesh {
                 let ph = j as f32 / seg as f32 * std::f32::consts::TAU;
                 let (sp, cp) = ph.sin_cos();
                 let u = Vector3::new(st * cp, st * sp, ct);
-                m.positions.push(Point3::new(radii.x * u.x, radii.y * u.y, radii.z * u.z));
-                let n = Vector3::new(u.x / radii.x.max(1e-6), u.y / radii.y.max(1e-6), u.z / radii.z.max(1e-6));
+                m.positions
+                    .push(Point3::new(radii.x * u.x, radii.y * u.y, radii.z * u.z));
+                let n = Vector3::new(
+                    u.x / radii.x.max(1e-6),
+                    u.y / radii.y.max(1e-6),
+                    u.z / radii.z.max(1e-6),
+                );
                 m.normals.push(n.try_normalize(1e-12).unwrap_or(u));
             }
         }
@@ -166,7 +226,13 @@ impl Mesh {
 
     /// A torus around the z axis centred at the origin (ring radius `major`, tube
     /// radius `minor`).
-    pub fn torus(major: f32, minor: f32, seg_major: usize, seg_minor: usize, material: u16) -> Mesh {
+    pub fn torus(
+        major: f32,
+        minor: f32,
+        seg_major: usize,
+        seg_minor: usize,
+        material: u16,
+    ) -> Mesh {
         let (sm, sn) = (seg_major.max(3), seg_minor.max(3));
         let mut m = Mesh::new();
         for i in 0..=sm {
@@ -176,7 +242,11 @@ impl Mesh {
                 let b = j as f32 / sn as f32 * std::f32::consts::TAU;
                 let (sb, cb) = b.sin_cos();
                 let n = Vector3::new(ca * cb, sa * cb, sb);
-                m.positions.push(Point3::new((major + minor * cb) * ca, (major + minor * cb) * sa, minor * sb));
+                m.positions.push(Point3::new(
+                    (major + minor * cb) * ca,
+                    (major + minor * cb) * sa,
+                    minor * sb,
+                ));
                 m.normals.push(n);
             }
         }
@@ -235,8 +305,12 @@ impl Mesh {
         let base = self.positions.len() as u32;
         self.positions.extend_from_slice(&other.positions);
         self.normals.extend_from_slice(&other.normals);
-        self.triangles
-            .extend(other.triangles.iter().map(|t| [t[0] + base, t[1] + base, t[2] + base]));
+        self.triangles.extend(
+            other
+                .triangles
+                .iter()
+                .map(|t| [t[0] + base, t[1] + base, t[2] + base]),
+        );
         self.materials.extend_from_slice(&other.materials);
     }
 
@@ -285,14 +359,21 @@ impl Mesh {
             if rng.chance(expected - expected.floor()) {
                 n += 1;
             }
-            let normal_at = |i: u32| self.normals.get(i as usize).copied().unwrap_or_else(Vector3::z);
+            let normal_at = |i: u32| {
+                self.normals
+                    .get(i as usize)
+                    .copied()
+                    .unwrap_or_else(Vector3::z)
+            };
             let (na, nb, nc) = (normal_at(tri[0]), normal_at(tri[1]), normal_at(tri[2]));
             for _ in 0..n {
                 let r1 = rng.f32().sqrt();
                 let r2 = rng.f32();
                 let (wa, wb, wc) = (1.0 - r1, r1 * (1.0 - r2), r1 * r2);
                 let position = Point3::from(a.coords * wa + b.coords * wb + c.coords * wc);
-                let normal = (na * wa + nb * wb + nc * wc).try_normalize(1e-9).unwrap_or(na);
+                let normal = (na * wa + nb * wb + nc * wc)
+                    .try_normalize(1e-9)
+                    .unwrap_or(na);
                 out.push(SurfaceSample {
                     position,
                     normal,

@@ -65,7 +65,8 @@ pub use render::{RenderedFrame, Renderer};
 pub use rescan::{Change, ChangeKind, is_moved, pose_delta};
 pub use room::{FloorPlan, Room, RoomKind};
 pub use truth::{
-    FrameTruth, InstanceTruth, ScanTruth, SynthDataset, load_dataset, load_scan_truth, read_instance_mask,
+    FrameTruth, InstanceTruth, ScanTruth, SynthDataset, load_dataset, load_scan_truth,
+    read_instance_mask,
 };
 pub use writer::generate_dataset;
 
@@ -173,12 +174,22 @@ pub fn generate_room(seed: u64, room_index: usize) -> Room {
 
 /// Rescan `rescan_index` (≥ 1) of `room` with `k` primary changes (`None`: 2..=5),
 /// and the ground-truth change list.
-pub fn make_rescan(room: &Room, seed: u64, rescan_index: usize, k: Option<usize>) -> (Room, Vec<Change>) {
+pub fn make_rescan(
+    room: &Room,
+    seed: u64,
+    rescan_index: usize,
+    k: Option<usize>,
+) -> (Room, Vec<Change>) {
     rescan::make_rescan(room, seed, rescan_index, k)
 }
 
 /// Renders `room` from `T_map_camera`; with `noise`, applies the sensor noise
 /// models (the instance mask stays exact).
-pub fn render(room: &Room, T_map_camera: &Pose, intrinsics: &CameraIntrinsics, noise: Option<&mut Rng>) -> RenderedFrame {
+pub fn render(
+    room: &Room,
+    T_map_camera: &Pose,
+    intrinsics: &CameraIntrinsics,
+    noise: Option<&mut Rng>,
+) -> RenderedFrame {
     render::render(room, T_map_camera, intrinsics, noise)
 }

@@ -93,7 +93,13 @@ fn unit_from_bits(bits: u64) -> f32 {
 /// Applies the depth noise model in place. `cos` is the cosine between surface
 /// normal and viewing ray per pixel, `flags` the [`flags`] bits; both have one
 /// entry per pixel.
-pub fn apply_depth_noise(z: &mut [f32], cos: &[f32], surface: &[u8], k: &CameraIntrinsics, rng: &mut Rng) {
+pub fn apply_depth_noise(
+    z: &mut [f32],
+    cos: &[f32],
+    surface: &[u8],
+    k: &CameraIntrinsics,
+    rng: &mut Rng,
+) {
     let (w, h) = (k.width as usize, k.height as usize);
     if z.len() != w * h || cos.len() != z.len() || surface.len() != z.len() {
         log::warn!("depth noise: buffer sizes do not match the intrinsics; noise not applied");
@@ -182,14 +188,22 @@ pub fn apply_depth_noise(z: &mut [f32], cos: &[f32], surface: &[u8], k: &CameraI
         let disparity = fb / noisy.max(1e-3);
         let q = ((disparity / DISPARITY_STEP_PX + 0.5) as i64) as f32 * DISPARITY_STEP_PX;
         let zq = if q > 0.0 { fb / q } else { 0.0 };
-        z[i] = if (MIN_RANGE_M..=MAX_RANGE_M).contains(&zq) { zq } else { 0.0 };
+        z[i] = if (MIN_RANGE_M..=MAX_RANGE_M).contains(&zq) {
+            zq
+        } else {
+            0.0
+        };
     }
 }
 
 /// Applies exposure, white balance, vignetting and per-pixel noise in place.
 pub fn apply_color_noise(img: &mut RgbImage, rng: &mut Rng) {
     let gain = (0.1 * fast_normal(rng)).exp().clamp(0.7, 1.4);
-    let wb = [1.0 + 0.03 * fast_normal(rng), 1.0, 1.0 + 0.03 * fast_normal(rng)];
+    let wb = [
+        1.0 + 0.03 * fast_normal(rng),
+        1.0,
+        1.0 + 0.03 * fast_normal(rng),
+    ];
     let (w, h) = (img.width as usize, img.height as usize);
     let (cx, cy) = (0.5 * w as f32, 0.5 * h as f32);
     let r2max = (cx * cx + cy * cy).max(1.0);
@@ -200,7 +214,9 @@ pub fn apply_color_noise(img: &mut RgbImage, rng: &mut Rng) {
             let (dx, dy) = (u as f32 + 0.5 - cx, v as f32 + 0.5 - cy);
             let g = gain * (1.0 - vignette * (dx * dx + dy * dy) / r2max);
             let i = (v * w + u) * 3;
-            let Some(px) = img.data.get_mut(i..i + 3) else { continue };
+            let Some(px) = img.data.get_mut(i..i + 3) else {
+                continue;
+            };
             let bits = rng.next_u64();
             for ch in 0..3 {
                 let x = px[ch] as f32 * g * wb[ch];
@@ -223,7 +239,10 @@ mod tests {
         assert!(t.windows(2).all(|w| w[0] < w[1]), "increasing");
         let mean: f32 = t.iter().sum::<f32>() / t.len() as f32;
         let var: f32 = t.iter().map(|v| v * v).sum::<f32>() / t.len() as f32;
-        assert!(mean.abs() < 1e-4 && (var - 1.0).abs() < 0.01, "mean {mean} var {var}");
+        assert!(
+            mean.abs() < 1e-4 && (var - 1.0).abs() < 0.01,
+            "mean {mean} var {var}"
+        );
         assert!((t[NORMAL_TABLE_LEN - 1] - 3.67).abs() < 0.02);
         // the 84.1 % quantile is one sigma
         assert!((t[(0.8413 * NORMAL_TABLE_LEN as f32) as usize] - 1.0).abs() < 0.01);

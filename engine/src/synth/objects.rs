@@ -201,7 +201,12 @@ impl ObjectModel {
     /// Builds a model from a mesh and its materials; the representative colour is
     /// that of `main_material`. Material slots beyond the list are clamped to its last
     /// entry at render time.
-    pub fn new(kind: ObjectKind, mesh: Mesh, materials: Vec<Material>, main_material: usize) -> ObjectModel {
+    pub fn new(
+        kind: ObjectKind,
+        mesh: Mesh,
+        materials: Vec<Material>,
+        main_material: usize,
+    ) -> ObjectModel {
         let (bbox_min, bbox_max) = mesh
             .bounds()
             .unwrap_or((Point3::origin(), Point3::origin()));

@@ -5,7 +5,10 @@ use crate::rng::Rng;
 
 /// Pick one entry of a non-empty slice (the first when the slice has one entry).
 pub fn pick<T: Copy>(rng: &mut Rng, items: &[T], fallback: T) -> T {
-    items.get(rng.below(items.len())).copied().unwrap_or(fallback)
+    items
+        .get(rng.below(items.len()))
+        .copied()
+        .unwrap_or(fallback)
 }
 
 /// Light/dark pairs of common woods (oak, walnut, birch, cherry, pine).

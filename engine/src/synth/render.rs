@@ -97,7 +97,10 @@ struct Drawable<'a> {
 
 fn drawables(room: &Room) -> Vec<Drawable<'_>> {
     let s = &room.structure;
-    let (lo, hi) = s.mesh.bounds().unwrap_or((Point3::origin(), Point3::origin()));
+    let (lo, hi) = s
+        .mesh
+        .bounds()
+        .unwrap_or((Point3::origin(), Point3::origin()));
     let mut out = vec![Drawable {
         id: 0,
         mesh: &s.mesh,
@@ -148,7 +151,13 @@ impl Renderer {
 
     /// Renders `room` from `T_map_camera`; with `noise`, applies the depth and
     /// colour noise models (the instance mask stays exact).
-    pub fn render(&mut self, room: &Room, T_map_camera: &Pose, k: &CameraIntrinsics, noise: Option<&mut Rng>) -> RenderedFrame {
+    pub fn render(
+        &mut self,
+        room: &Room,
+        T_map_camera: &Pose,
+        k: &CameraIntrinsics,
+        noise: Option<&mut Rng>,
+    ) -> RenderedFrame {
         let (w, h) = (k.width as usize, k.height as usize);
         let n = w * h;
         self.zbuf.clear();
@@ -170,7 +179,8 @@ impl Renderer {
                 continue;
             }
             self.cam.clear();
-            self.cam.extend(d.mesh.positions.iter().map(|p| T_cam_local * p));
+            self.cam
+                .extend(d.mesh.positions.iter().map(|p| T_cam_local * p));
             for (ti, t) in d.mesh.triangles.iter().enumerate() {
                 let (Some(&p0), Some(&p1), Some(&p2)) = (
                     self.cam.get(t[0] as usize),
@@ -193,10 +203,18 @@ impl Renderer {
     }
 
     fn clip_and_raster(&mut self, p: [Point3<f32>; 3], k: &CameraIntrinsics, draw: u32, tri: u32) {
-        let inside = [p[0].z >= NEAR_PLANE_M, p[1].z >= NEAR_PLANE_M, p[2].z >= NEAR_PLANE_M];
+        let inside = [
+            p[0].z >= NEAR_PLANE_M,
+            p[1].z >= NEAR_PLANE_M,
+            p[2].z >= NEAR_PLANE_M,
+        ];
         let ids = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
         if inside.iter().all(|&b| b) {
-            let v = [ClipVert { p: p[0], a: ids[0] }, ClipVert { p: p[1], a: ids[1] }, ClipVert { p: p[2], a: ids[2] }];
+            let v = [
+                ClipVert { p: p[0], a: ids[0] },
+                ClipVert { p: p[1], a: ids[1] },
+                ClipVert { p: p[2], a: ids[2] },
+            ];
             self.raster(&v, k, draw, tri);
             return;
         }
@@ -207,7 +225,10 @@ impl Renderer {
         let mut m = 0;
         for i in 0..3 {
             let j = (i + 1) % 3;
-            let (a, b) = (ClipVert { p: p[i], a: ids[i] }, ClipVert { p: p[j], a: ids[j] });
+            let (a, b) = (
+                ClipVert { p: p[i], a: ids[i] },
+                ClipVert { p: p[j], a: ids[j] },
+            );
             if inside[i] && m < 4 {
                 poly[m] = a;
                 m += 1;
@@ -282,7 +303,9 @@ impl Renderer {
                     lo = f64::INFINITY;
                 }
             }
-            if !(lo <= hi) {
+            if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less)
+                && lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Equal)
+            {
                 continue;
             }
             let xs = ((lo.ceil() as i64) - 1).max(xmin);
@@ -301,7 +324,9 @@ impl Renderer {
                 }
                 let z = (1.0 / invz) as f32;
                 let idx = row + x as usize;
-                let Some(zb) = self.zbuf.get_mut(idx) else { continue };
+                let Some(zb) = self.zbuf.get_mut(idx) else {
+                    continue;
+                };
                 if z >= *zb {
                     continue;
                 }
@@ -324,7 +349,13 @@ impl Renderer {
         }
     }
 
-    fn shade(&mut self, room: &Room, items: &[Drawable], T_map_camera: &Pose, k: &CameraIntrinsics) -> RenderedFrame {
+    fn shade(
+        &mut self,
+        room: &Room,
+        items: &[Drawable],
+        T_map_camera: &Pose,
+        k: &CameraIntrinsics,
+    ) -> RenderedFrame {
         let (w, h) = (k.width as usize, k.height as usize);
         let n = w * h;
         let mut color = RgbImage::new(k.width, k.height);
@@ -334,7 +365,10 @@ impl Renderer {
         self.cos.resize(n, 1.0);
         self.flags.clear();
         self.flags.resize(n, 0);
-        let rots: Vec<[f32; 9]> = items.iter().map(|d| mat3(&d.T_map_local.rotation)).collect();
+        let rots: Vec<[f32; 9]> = items
+            .iter()
+            .map(|d| mat3(&d.T_map_local.rotation))
+            .collect();
         let cam = T_map_camera.translation.vector;
         let cam = [cam.x, cam.y, cam.z];
         let rc = mat3(&T_map_camera.rotation);
@@ -347,9 +381,13 @@ impl Renderer {
             if di == NONE {
                 continue;
             }
-            let (Some(d), Some(r)) = (items.get(di as usize), rots.get(di as usize)) else { continue };
+            let (Some(d), Some(r)) = (items.get(di as usize), rots.get(di as usize)) else {
+                continue;
+            };
             let ti = self.tri[idx] as usize;
-            let Some(t) = d.mesh.triangles.get(ti) else { continue };
+            let Some(t) = d.mesh.triangles.get(ti) else {
+                continue;
+            };
             let slot = d.mesh.materials.get(ti).copied().unwrap_or(0);
             let (b1, b2) = (self.b1[idx], self.b2[idx]);
             let b0 = 1.0 - b1 - b2;
@@ -377,7 +415,13 @@ impl Renderer {
                 n0.y * b0 + n1.y * b1 + n2.y * b2,
                 n0.z * b0 + n1.z * b1 + n2.z * b2,
             ];
-            let Some(mat) = d.materials.get(slot as usize).or_else(|| d.materials.last()) else { continue };
+            let Some(mat) = d
+                .materials
+                .get(slot as usize)
+                .or_else(|| d.materials.last())
+            else {
+                continue;
+            };
             let albedo = mat.texture.eval(&pl);
             let z = self.zbuf[idx];
             // viewing ray in the map frame, and the surface point
@@ -387,7 +431,11 @@ impl Renderer {
                 rc[3] * x + rc[4] * y + rc[5],
                 rc[6] * x + rc[7] * y + rc[8],
             ];
-            let world = [cam[0] + ray[0] * z, cam[1] + ray[1] * z, cam[2] + ray[2] * z];
+            let world = [
+                cam[0] + ray[0] * z,
+                cam[1] + ray[1] * z,
+                cam[2] + ray[2] * z,
+            ];
             let inv_ray = 1.0 / dot(&ray, &ray).sqrt();
             let view = [-ray[0] * inv_ray, -ray[1] * inv_ray, -ray[2] * inv_ray];
             let mut nm = [
@@ -435,7 +483,17 @@ impl Renderer {
 
 fn mat3(q: &nalgebra::UnitQuaternion<f32>) -> [f32; 9] {
     let m: Matrix3<f32> = q.to_rotation_matrix().into_inner();
-    [m[(0, 0)], m[(0, 1)], m[(0, 2)], m[(1, 0)], m[(1, 1)], m[(1, 2)], m[(2, 0)], m[(2, 1)], m[(2, 2)]]
+    [
+        m[(0, 0)],
+        m[(0, 1)],
+        m[(0, 2)],
+        m[(1, 0)],
+        m[(1, 1)],
+        m[(1, 2)],
+        m[(2, 0)],
+        m[(2, 1)],
+        m[(2, 2)],
+    ]
 }
 
 #[inline(always)]
@@ -459,7 +517,10 @@ impl LightSet {
         };
         for l in lights {
             match l {
-                Light::Directional { direction, intensity } => {
+                Light::Directional {
+                    direction,
+                    intensity,
+                } => {
                     let d = -direction.try_normalize(1e-9).unwrap_or_else(Vector3::z);
                     set.directional.push(([d.x, d.y, d.z], *intensity));
                 }
@@ -467,7 +528,11 @@ impl LightSet {
                     position,
                     intensity,
                     range,
-                } => set.point.push(([position.x, position.y, position.z], *intensity, 1.0 / (range * range).max(1e-6))),
+                } => set.point.push((
+                    [position.x, position.y, position.z],
+                    *intensity,
+                    1.0 / (range * range).max(1e-6),
+                )),
             }
         }
         set
@@ -476,7 +541,14 @@ impl LightSet {
     /// Diffuse light (RGB, ambient included) and specular intensity at a point
     /// with unit normal `n` seen along unit `view` (towards the camera).
     #[inline(always)]
-    fn shade(&self, n: &[f32; 3], p: &[f32; 3], view: &[f32; 3], ambient: [f32; 3], shiny: bool) -> ([f32; 3], f32) {
+    fn shade(
+        &self,
+        n: &[f32; 3],
+        p: &[f32; 3],
+        view: &[f32; 3],
+        ambient: [f32; 3],
+        shiny: bool,
+    ) -> ([f32; 3], f32) {
         let mut light = ambient;
         let mut spec = 0.0f32;
         let mut add = |l: [f32; 3], inten: &[f32; 3], atten: f32| {
@@ -503,7 +575,11 @@ impl LightSet {
             let d = [pos[0] - p[0], pos[1] - p[1], pos[2] - p[2]];
             let d2 = dot(&d, &d).max(1e-12);
             let inv = 1.0 / d2.sqrt();
-            add([d[0] * inv, d[1] * inv, d[2] * inv], inten, 1.0 / (1.0 + d2 * inv_r2));
+            add(
+                [d[0] * inv, d[1] * inv, d[2] * inv],
+                inten,
+                1.0 / (1.0 + d2 * inv_r2),
+            );
         }
         (light, spec)
     }
@@ -526,6 +602,11 @@ fn sphere_visible(c: &Point3<f32>, r: f32, k: &CameraIntrinsics) -> bool {
 
 /// Renders `room` from `T_map_camera` with intrinsics `k`; with `noise`, applies
 /// the sensor noise models of [`super::noise`] (instance ids stay exact).
-pub fn render(room: &Room, T_map_camera: &Pose, k: &CameraIntrinsics, noise: Option<&mut Rng>) -> RenderedFrame {
+pub fn render(
+    room: &Room,
+    T_map_camera: &Pose,
+    k: &CameraIntrinsics,
+    noise: Option<&mut Rng>,
+) -> RenderedFrame {
     Renderer::new().render(room, T_map_camera, k, noise)
 }

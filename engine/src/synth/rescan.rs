@@ -6,7 +6,7 @@
 //! logged). A primary move translates a floor object by 0.2–1.5 m and/or turns it
 //! by 10–180° about its vertical axis (supported objects: a new spot and/or a turn
 //! on a support); objects standing on a moved support move with it and are listed
-//! as `Moved` too. Every `Moved` entry exceeds the 5 cm / 1° rule
+//! as `Moved` too. Tall furniture (over 1.3 m) is never moved. Every `Moved` entry exceeds the 5 cm / 1° rule
 //! ([`is_moved`]); removed objects never carry others; added objects get ids never
 //! used in the room (`max id of the reference + 1 + 64·(rescan − 1)` onwards).
 //! Layout rules of [`super::layout`] hold after every change. The list is sorted by
@@ -30,6 +30,8 @@ use crate::rng::Rng;
 pub const MOVE_MIN_TRANSLATION_M: f32 = 0.05;
 /// Rotation above which an object counts as moved, degrees.
 pub const MOVE_MIN_ROTATION_DEG: f32 = 1.0;
+/// Tallest object that is ever moved (wardrobes, shelves and fridges stay put).
+pub const MOVABLE_MAX_HEIGHT_M: f32 = 1.3;
 /// Ids reserved for the objects added by one rescan.
 pub const ADDED_ID_STRIDE: u32 = 64;
 
@@ -67,7 +69,9 @@ pub struct Change {
 /// Translation (metres) and rotation angle (degrees) between two poses.
 pub fn pose_delta(before: &Pose, after: &Pose) -> (f32, f32) {
     let t = (after.translation.vector - before.translation.vector).norm();
-    let r = (before.rotation.inverse() * after.rotation).angle().to_degrees();
+    let r = (before.rotation.inverse() * after.rotation)
+        .angle()
+        .to_degrees();
     (t, r)
 }
 
@@ -82,10 +86,19 @@ const RESCAN_STREAM: u64 = 0x5245_5343_0000_0000;
 /// Builds rescan `rescan_index` (≥ 1) of `room` with `k` primary changes (`None`:
 /// drawn in 2..=5). Deterministic in `(seed, room.index, rescan_index, k)`.
 /// Returns the changed room and the change list (sorted by instance id).
-pub fn make_rescan(room: &Room, seed: u64, rescan_index: usize, k: Option<usize>) -> (Room, Vec<Change>) {
-    let mut rng = Rng::derive(seed, RESCAN_STREAM | ((room.index as u64) << 16) | rescan_index as u64);
+pub fn make_rescan(
+    room: &Room,
+    seed: u64,
+    rescan_index: usize,
+    k: Option<usize>,
+) -> (Room, Vec<Change>) {
+    let mut rng = Rng::derive(
+        seed,
+        RESCAN_STREAM | ((room.index as u64) << 16) | rescan_index as u64,
+    );
     let k = k.unwrap_or_else(|| 2 + rng.below(4));
-    let first_new = room.max_id() + 1 + (rescan_index.saturating_sub(1) as u32).saturating_mul(ADDED_ID_STRIDE);
+    let first_new =
+        room.max_id() + 1 + (rescan_index.saturating_sub(1) as u32).saturating_mul(ADDED_ID_STRIDE);
     let mut placer = Placer::from_room(room, first_new);
     let mut touched: BTreeSet<u32> = BTreeSet::new();
     let mut changes: Vec<Change> = Vec::new();
@@ -109,7 +122,10 @@ pub fn make_rescan(room: &Room, seed: u64, rescan_index: usize, k: Option<usize>
         done += ok as usize;
     }
     if done < k {
-        log::warn!("{} rescan {rescan_index}: applied {done} of {k} changes", room.name);
+        log::warn!(
+            "{} rescan {rescan_index}: applied {done} of {k} changes",
+            room.name
+        );
     }
     let mut out = room.clone();
     out.objects = placer.into_objects();
@@ -119,13 +135,22 @@ pub fn make_rescan(room: &Room, seed: u64, rescan_index: usize, k: Option<usize>
     (out, changes)
 }
 
-fn try_move(p: &mut Placer, touched: &mut BTreeSet<u32>, changes: &mut Vec<Change>, rng: &mut Rng) -> bool {
+fn try_move(
+    p: &mut Placer,
+    touched: &mut BTreeSet<u32>,
+    changes: &mut Vec<Change>,
+    rng: &mut Rng,
+) -> bool {
     let candidates: Vec<u32> = p
         .objects
         .iter()
-        .filter(|o| !touched.contains(&o.id))
+        .filter(|o| !touched.contains(&o.id) && o.model.height() <= MOVABLE_MAX_HEIGHT_M)
         .filter(|o| o.support.is_none_or(|s| !touched.contains(&s)))
-        .filter(|o| p.objects.iter().all(|c| c.support != Some(o.id) || !touched.contains(&c.id)))
+        .filter(|o| {
+            p.objects
+                .iter()
+                .all(|c| c.support != Some(o.id) || !touched.contains(&c.id))
+        })
         .map(|o| o.id)
         .collect();
     let Some(&id) = candidates.get(rng.below(candidates.len())) else {
@@ -143,7 +168,12 @@ fn try_move(p: &mut Placer, touched: &mut BTreeSet<u32>, changes: &mut Vec<Chang
     };
     let before = obj.T_map_object;
     let carry = new_pose * before.inverse();
-    let children: Vec<u32> = p.objects.iter().filter(|o| o.support == Some(id)).map(|o| o.id).collect();
+    let children: Vec<u32> = p
+        .objects
+        .iter()
+        .filter(|o| o.support == Some(id))
+        .map(|o| o.id)
+        .collect();
     let befores: Vec<(u32, Pose)> = p
         .objects
         .iter()
@@ -159,7 +189,9 @@ fn try_move(p: &mut Placer, touched: &mut BTreeSet<u32>, changes: &mut Vec<Chang
         }
     }
     for (cid, b) in befores {
-        let Some(o) = p.objects.iter().find(|o| o.id == cid) else { continue };
+        let Some(o) = p.objects.iter().find(|o| o.id == cid) else {
+            continue;
+        };
         let a = o.T_map_object;
         touched.insert(cid);
         if is_moved(&b, &a) {
@@ -181,7 +213,7 @@ fn floor_move(p: &Placer, obj: &Object, rng: &mut Rng) -> Option<(Pose, Option<u
     let before = obj.T_map_object;
     for _ in 0..80 {
         let mode = rng.f32();
-        let (translate, rotate) = (mode >= 0.25, mode < 0.25 || mode >= 0.6);
+        let (translate, rotate) = (mode >= 0.25, !(0.25..0.6).contains(&mode));
         let mut t = nalgebra::Vector3::zeros();
         if translate {
             let a = rng.range(-PI, PI);
@@ -195,7 +227,9 @@ fn floor_move(p: &Placer, obj: &Object, rng: &mut Rng) -> Option<(Pose, Option<u
         };
         let mut after = before;
         after.translation.vector += t;
-        after.rotation = nalgebra::UnitQuaternion::from_axis_angle(&nalgebra::Vector3::z_axis(), yaw) * before.rotation;
+        after.rotation =
+            nalgebra::UnitQuaternion::from_axis_angle(&nalgebra::Vector3::z_axis(), yaw)
+                * before.rotation;
         if is_moved(&before, &after) && p.floor_ok(&obj.model, &after, &[obj.id]) {
             return Some((after, None));
         }
@@ -203,7 +237,13 @@ fn floor_move(p: &Placer, obj: &Object, rng: &mut Rng) -> Option<(Pose, Option<u
     None
 }
 
-fn supported_move(p: &Placer, obj: &Object, support: u32, touched: &BTreeSet<u32>, rng: &mut Rng) -> Option<(Pose, Option<u32>)> {
+fn supported_move(
+    p: &Placer,
+    obj: &Object,
+    support: u32,
+    touched: &BTreeSet<u32>,
+    rng: &mut Rng,
+) -> Option<(Pose, Option<u32>)> {
     let supports: Vec<&Object> = p
         .objects
         .iter()
@@ -219,7 +259,9 @@ fn supported_move(p: &Placer, obj: &Object, support: u32, touched: &BTreeSet<u32
             supports.get(rng.below(supports.len())).copied()
         };
         let Some(sup) = sup else { continue };
-        let (Some(top), [sx, sy]) = (sup.support_top(), sup.model.support_half) else { continue };
+        let (Some(top), [sx, sy]) = (sup.support_top(), sup.model.support_half) else {
+            continue;
+        };
         let x = rng.range(-sx + r, (sx - r).max(-sx + r));
         let y = rng.range(-sy + r, (sy - r).max(-sy + r));
         let yaw = rng.range(-PI, PI);
@@ -233,7 +275,12 @@ fn supported_move(p: &Placer, obj: &Object, support: u32, touched: &BTreeSet<u32
     None
 }
 
-fn try_remove(p: &mut Placer, touched: &mut BTreeSet<u32>, changes: &mut Vec<Change>, rng: &mut Rng) -> bool {
+fn try_remove(
+    p: &mut Placer,
+    touched: &mut BTreeSet<u32>,
+    changes: &mut Vec<Change>,
+    rng: &mut Rng,
+) -> bool {
     if p.len() <= 3 {
         return false;
     }
@@ -262,9 +309,23 @@ fn try_remove(p: &mut Placer, touched: &mut BTreeSet<u32>, changes: &mut Vec<Cha
     true
 }
 
-fn try_add(p: &mut Placer, kind: RoomKind, touched: &mut BTreeSet<u32>, changes: &mut Vec<Change>, rng: &mut Rng) -> bool {
+fn try_add(
+    p: &mut Placer,
+    kind: RoomKind,
+    touched: &mut BTreeSet<u32>,
+    changes: &mut Vec<Change>,
+    rng: &mut Rng,
+) -> bool {
     use ObjectKind as K;
-    let mut kinds = vec![K::Box, K::Bin, K::Chair, K::Plant, K::Mug, K::Lamp, K::Stool];
+    let mut kinds = vec![
+        K::Box,
+        K::Bin,
+        K::Chair,
+        K::Plant,
+        K::Mug,
+        K::Lamp,
+        K::Stool,
+    ];
     match kind {
         RoomKind::Kitchen => kinds.push(K::Stool),
         RoomKind::Office | RoomKind::MeetingRoom => kinds.push(K::Chair),
@@ -273,20 +334,43 @@ fn try_add(p: &mut Placer, kind: RoomKind, touched: &mut BTreeSet<u32>, changes:
     }
     let k = *kinds.get(rng.below(kinds.len())).unwrap_or(&K::Box);
     // an added chair is often another one of the room's set (identical model)
-    let existing = p.objects.iter().find(|o| o.kind() == k).map(|o| o.model.clone());
+    let existing = p
+        .objects
+        .iter()
+        .find(|o| o.kind() == k)
+        .map(|o| o.model.clone());
     let model = match existing {
         Some(m) if k == K::Chair && rng.chance(0.7) => m,
-        _ => Arc::new(build_model(k, if k.needs_support() { SizeClass::Small } else { SizeClass::Large }, rng)),
+        _ => Arc::new(build_model(
+            k,
+            if k.needs_support() {
+                SizeClass::Small
+            } else {
+                SizeClass::Large
+            },
+            rng,
+        )),
     };
     let id = if k.needs_support() || (k == K::Plant && rng.chance(0.4)) {
-        let supports = [K::Table, K::Desk, K::Cabinet, K::Counter, K::Nightstand, K::CoffeeTable];
+        let supports = [
+            K::Table,
+            K::Desk,
+            K::Cabinet,
+            K::Counter,
+            K::Nightstand,
+            K::CoffeeTable,
+        ];
         let ids: Vec<u32> = p
             .objects
             .iter()
             .filter(|o| supports.contains(&o.kind()) && !touched.contains(&o.id))
             .map(|o| o.id)
             .collect();
-        let small = if k == K::Plant { Arc::new(build_model(k, SizeClass::Small, rng)) } else { model };
+        let small = if k == K::Plant {
+            Arc::new(build_model(k, SizeClass::Small, rng))
+        } else {
+            model
+        };
         p.place_on_ids(&ids, &small, 20, rng)
     } else if matches!(k, K::Plant | K::Bin) {
         p.place_wall(&model, true, 30, rng)

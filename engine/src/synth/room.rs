@@ -65,7 +65,12 @@ impl FloorPlan {
     pub fn rectangle(w: f32, d: f32) -> FloorPlan {
         let (x, y) = (w * 0.5, d * 0.5);
         FloorPlan {
-            outline: vec![Point2::new(-x, -y), Point2::new(x, -y), Point2::new(x, y), Point2::new(-x, y)],
+            outline: vec![
+                Point2::new(-x, -y),
+                Point2::new(x, -y),
+                Point2::new(x, y),
+                Point2::new(-x, y),
+            ],
             rects: vec![[-x, -y, x, y]],
         }
     }
@@ -120,7 +125,10 @@ impl FloorPlan {
 
     /// Floor area, square metres.
     pub fn area(&self) -> f32 {
-        self.rects.iter().map(|r| (r[2] - r[0]) * (r[3] - r[1])).sum()
+        self.rects
+            .iter()
+            .map(|r| (r[2] - r[0]) * (r[3] - r[1]))
+            .sum()
     }
 
     /// `(min, max)` corners of the bounding box.
@@ -166,7 +174,10 @@ impl FloorPlan {
                 }
                 pick -= a;
             }
-            let p = Point2::new(rng.range(chosen[0], chosen[2]), rng.range(chosen[1], chosen[3]));
+            let p = Point2::new(
+                rng.range(chosen[0], chosen[2]),
+                rng.range(chosen[1], chosen[3]),
+            );
             if self.contains_with_margin(p, margin) {
                 return Some(p);
             }
@@ -310,10 +321,15 @@ const ROOM_STREAM: u64 = 0x524F_4F4D_0000_0000;
 /// lighting and furniture. Deterministic.
 pub fn generate_room(seed: u64, room_index: usize) -> Room {
     let mut rng = Rng::derive(seed, ROOM_STREAM | room_index as u64);
-    let kind = *RoomKind::ALL.get(rng.below(RoomKind::ALL.len())).unwrap_or(&RoomKind::Office);
+    let kind = *RoomKind::ALL
+        .get(rng.below(RoomKind::ALL.len()))
+        .unwrap_or(&RoomKind::Office);
     let l_shaped = rng.chance(0.3);
     let symmetric = !l_shaped
-        && matches!(kind, RoomKind::Office | RoomKind::MeetingRoom | RoomKind::Storage)
+        && matches!(
+            kind,
+            RoomKind::Office | RoomKind::MeetingRoom | RoomKind::Storage
+        )
         && rng.chance(0.4);
     let plan = if l_shaped {
         let (w, d) = (rng.range(5.0, 8.0), rng.range(5.0, 8.0));
@@ -323,7 +339,13 @@ pub fn generate_room(seed: u64, room_index: usize) -> Room {
     };
     let wall_height = rng.range(2.5, 3.0);
     let openings = make_openings(&plan, wall_height, symmetric, &mut rng);
-    let structure = Arc::new(build_structure(&plan, wall_height, &openings, kind, &mut rng));
+    let structure = Arc::new(build_structure(
+        &plan,
+        wall_height,
+        &openings,
+        kind,
+        &mut rng,
+    ));
     let lighting = make_lighting(&plan, wall_height, &mut rng);
     let mut room = Room {
         name: format!("room_{room_index:03}"),
@@ -354,16 +376,26 @@ fn make_openings(plan: &FloorPlan, h: f32, symmetric: bool, rng: &mut Rng) -> Ve
     let doors = if symmetric { 1 } else { 1 + rng.below(2) };
     let windows = rng.below(4);
     for i in 0..(doors + windows) {
-        let kind = if i < doors { OpeningKind::Door } else { OpeningKind::Window };
+        let kind = if i < doors {
+            OpeningKind::Door
+        } else {
+            OpeningKind::Window
+        };
         for _ in 0..30 {
             let edge = rng.below(n_edges);
-            let Some((a, b)) = edges.get(edge) else { continue };
+            let Some((a, b)) = edges.get(edge) else {
+                continue;
+            };
             let len = (b - a).norm();
             let (width, bottom, top) = match kind {
                 OpeningKind::Door => (rng.range(0.8, 1.0), 0.0, rng.range(2.0, 2.15).min(h - 0.2)),
                 OpeningKind::Window => {
                     let bottom = rng.range(0.8, 1.0);
-                    (rng.range(0.8, 1.6), bottom, (bottom + rng.range(1.0, 1.4)).min(h - 0.25))
+                    (
+                        rng.range(0.8, 1.6),
+                        bottom,
+                        (bottom + rng.range(1.0, 1.4)).min(h - 0.25),
+                    )
                 }
             };
             if len < width + 1.0 {
@@ -402,24 +434,64 @@ fn make_openings(plan: &FloorPlan, h: f32, symmetric: bool, rng: &mut Rng) -> Ve
     out
 }
 
-fn wall_quad(m: &mut Mesh, a: Point2<f32>, u: Vector2<f32>, n: Vector2<f32>, s: [f32; 2], z: [f32; 2], off: f32, mat: u16) {
+fn wall_quad(
+    m: &mut Mesh,
+    a: Point2<f32>,
+    u: Vector2<f32>,
+    n: Vector2<f32>,
+    s: [f32; 2],
+    z: [f32; 2],
+    off: f32,
+    mat: u16,
+) {
     let p = |s: f32, z: f32| Point3::new(a.x + u.x * s + n.x * off, a.y + u.y * s + n.y * off, z);
-    m.push_quad([p(s[0], z[0]), p(s[0], z[1]), p(s[1], z[1]), p(s[1], z[0])], Vector3::new(n.x, n.y, 0.0), mat);
+    m.push_quad(
+        [p(s[0], z[0]), p(s[0], z[1]), p(s[1], z[1]), p(s[1], z[0])],
+        Vector3::new(n.x, n.y, 0.0),
+        mat,
+    );
 }
 
 /// Builds floor, ceiling, walls with door holes, door vestibules and windows.
-fn build_structure(plan: &FloorPlan, h: f32, openings: &[Opening], kind: RoomKind, rng: &mut Rng) -> Structure {
+fn build_structure(
+    plan: &FloorPlan,
+    h: f32,
+    openings: &[Opening],
+    kind: RoomKind,
+    rng: &mut Rng,
+) -> Structure {
     let mut m = Mesh::new();
     for r in &plan.rects {
         let q = |x: f32, y: f32, z: f32| Point3::new(x, y, z);
-        m.push_quad([q(r[0], r[1], 0.0), q(r[2], r[1], 0.0), q(r[2], r[3], 0.0), q(r[0], r[3], 0.0)], Vector3::z(), 0);
-        m.push_quad([q(r[0], r[1], h), q(r[0], r[3], h), q(r[2], r[3], h), q(r[2], r[1], h)], -Vector3::z(), 2);
+        m.push_quad(
+            [
+                q(r[0], r[1], 0.0),
+                q(r[2], r[1], 0.0),
+                q(r[2], r[3], 0.0),
+                q(r[0], r[3], 0.0),
+            ],
+            Vector3::z(),
+            0,
+        );
+        m.push_quad(
+            [
+                q(r[0], r[1], h),
+                q(r[0], r[3], h),
+                q(r[2], r[3], h),
+                q(r[2], r[1], h),
+            ],
+            -Vector3::z(),
+            2,
+        );
     }
     for (ei, (a, b)) in plan.edges().enumerate() {
         let len = (b - a).norm();
         let u = (b - a) / len.max(1e-6);
         let n = Vector2::new(-u.y, u.x);
-        let mut doors: Vec<&Opening> = openings.iter().filter(|o| o.edge == ei && o.kind == OpeningKind::Door).collect();
+        let mut doors: Vec<&Opening> = openings
+            .iter()
+            .filter(|o| o.edge == ei && o.kind == OpeningKind::Door)
+            .collect();
         doors.sort_by(|x, y| x.start.total_cmp(&y.start));
         let mut cuts = vec![0.0, len];
         for d in &doors {
@@ -433,7 +505,10 @@ fn build_structure(plan: &FloorPlan, h: f32, openings: &[Opening], kind: RoomKin
                 continue;
             }
             let mid = 0.5 * (s0 + s1);
-            match doors.iter().find(|d| mid > d.start && mid < d.start + d.width) {
+            match doors
+                .iter()
+                .find(|d| mid > d.start && mid < d.start + d.width)
+            {
                 Some(d) => wall_quad(&mut m, a, u, n, [s0, s1], [d.top, h], 0.0, 1),
                 None => wall_quad(&mut m, a, u, n, [s0, s1], [0.0, h], 0.0, 1),
             }
@@ -443,15 +518,56 @@ fn build_structure(plan: &FloorPlan, h: f32, openings: &[Opening], kind: RoomKin
             let depth = 1.0;
             let (s0, s1) = (d.start, d.start + d.width);
             let back = -depth;
-            let p = |s: f32, off: f32, z: f32| Point3::new(a.x + u.x * s + n.x * off, a.y + u.y * s + n.y * off, z);
+            let p = |s: f32, off: f32, z: f32| {
+                Point3::new(a.x + u.x * s + n.x * off, a.y + u.y * s + n.y * off, z)
+            };
             wall_quad(&mut m, a, u, n, [s0, s1], [0.0, d.top], back, 1);
             let (un, uz) = (Vector3::new(u.x, u.y, 0.0), d.top);
-            m.push_quad([p(s0, 0.0, 0.0), p(s0, back, 0.0), p(s0, back, uz), p(s0, 0.0, uz)], un, 1);
-            m.push_quad([p(s1, 0.0, 0.0), p(s1, 0.0, uz), p(s1, back, uz), p(s1, back, 0.0)], -un, 1);
-            m.push_quad([p(s0, 0.0, 0.0), p(s1, 0.0, 0.0), p(s1, back, 0.0), p(s0, back, 0.0)], Vector3::z(), 0);
-            m.push_quad([p(s0, 0.0, uz), p(s0, back, uz), p(s1, back, uz), p(s1, 0.0, uz)], -Vector3::z(), 2);
+            m.push_quad(
+                [
+                    p(s0, 0.0, 0.0),
+                    p(s0, back, 0.0),
+                    p(s0, back, uz),
+                    p(s0, 0.0, uz),
+                ],
+                un,
+                1,
+            );
+            m.push_quad(
+                [
+                    p(s1, 0.0, 0.0),
+                    p(s1, 0.0, uz),
+                    p(s1, back, uz),
+                    p(s1, back, 0.0),
+                ],
+                -un,
+                1,
+            );
+            m.push_quad(
+                [
+                    p(s0, 0.0, 0.0),
+                    p(s1, 0.0, 0.0),
+                    p(s1, back, 0.0),
+                    p(s0, back, 0.0),
+                ],
+                Vector3::z(),
+                0,
+            );
+            m.push_quad(
+                [
+                    p(s0, 0.0, uz),
+                    p(s0, back, uz),
+                    p(s1, back, uz),
+                    p(s1, 0.0, uz),
+                ],
+                -Vector3::z(),
+                2,
+            );
         }
-        for w in openings.iter().filter(|o| o.edge == ei && o.kind == OpeningKind::Window) {
+        for w in openings
+            .iter()
+            .filter(|o| o.edge == ei && o.kind == OpeningKind::Window)
+        {
             let (s0, s1) = (w.start, w.start + w.width);
             wall_quad(&mut m, a, u, n, [s0, s1], [w.bottom, w.top], 0.004, 3);
             let f = 0.05;
@@ -460,30 +576,52 @@ fn build_structure(plan: &FloorPlan, h: f32, openings: &[Opening], kind: RoomKin
                 let dir = u;
                 let mut b = Mesh::block(0.0, 0.0, z[0], s[1] - s[0], 0.04, z[1], 4);
                 let yaw = dir.y.atan2(dir.x);
-                b.transform(&nalgebra::Isometry3::new(Vector3::new(c.x, c.y, 0.0), Vector3::z() * yaw));
+                b.transform(&nalgebra::Isometry3::new(
+                    Vector3::new(c.x, c.y, 0.0),
+                    Vector3::z() * yaw,
+                ));
                 m.append(&b);
             };
             frame(&mut m, [s0 - f, s1 + f], [w.bottom - f, w.bottom]);
             frame(&mut m, [s0 - f, s1 + f], [w.top, w.top + f]);
             frame(&mut m, [s0 - f, s0], [w.bottom, w.top]);
             frame(&mut m, [s1, s1 + f], [w.bottom, w.top]);
-            frame(&mut m, [s0 + 0.5 * w.width - 0.015, s0 + 0.5 * w.width + 0.015], [w.bottom, w.top]);
+            frame(
+                &mut m,
+                [s0 + 0.5 * w.width - 0.015, s0 + 0.5 * w.width + 0.015],
+                [w.bottom, w.top],
+            );
         }
     }
     let floor = match kind {
         RoomKind::Kitchen => Texture::Tiles {
-            tile: palette::pick(rng, &[[0.85, 0.84, 0.8], [0.55, 0.5, 0.45], [0.3, 0.3, 0.32]], [0.85, 0.84, 0.8]),
+            tile: palette::pick(
+                rng,
+                &[[0.85, 0.84, 0.8], [0.55, 0.5, 0.45], [0.3, 0.3, 0.32]],
+                [0.85, 0.84, 0.8],
+            ),
             grout: [0.45, 0.43, 0.4],
             size: rng.range(0.25, 0.5),
             normal_axis: 2,
             seed: rng.next_u64() as u32,
         },
-        RoomKind::Office | RoomKind::MeetingRoom | RoomKind::Bedroom if rng.chance(0.5) => Texture::Fabric {
-            base: palette::pick(rng, &[[0.35, 0.35, 0.38], [0.5, 0.42, 0.35], [0.3, 0.35, 0.45], [0.6, 0.55, 0.5]], [0.35, 0.35, 0.38]),
-            variation: 0.15,
-            scale: 0.015,
-            seed: rng.next_u64() as u32,
-        },
+        RoomKind::Office | RoomKind::MeetingRoom | RoomKind::Bedroom if rng.chance(0.5) => {
+            Texture::Fabric {
+                base: palette::pick(
+                    rng,
+                    &[
+                        [0.35, 0.35, 0.38],
+                        [0.5, 0.42, 0.35],
+                        [0.3, 0.35, 0.45],
+                        [0.6, 0.55, 0.5],
+                    ],
+                    [0.35, 0.35, 0.38],
+                ),
+                variation: 0.15,
+                scale: 0.015,
+                seed: rng.next_u64() as u32,
+            }
+        }
         RoomKind::Storage => Texture::Speckle {
             base: [0.55, 0.55, 0.53],
             speck: [0.35, 0.35, 0.35],
@@ -506,7 +644,11 @@ fn build_structure(plan: &FloorPlan, h: f32, openings: &[Opening], kind: RoomKin
     let wall = if kind == RoomKind::Bedroom && rng.chance(0.4) {
         Texture::Stripes {
             a: wall_color,
-            b: [wall_color[0] * 0.9, wall_color[1] * 0.88, wall_color[2] * 0.85],
+            b: [
+                wall_color[0] * 0.9,
+                wall_color[1] * 0.88,
+                wall_color[2] * 0.85,
+            ],
             period: rng.range(0.1, 0.3),
             axis: if rng.chance(0.5) { 0 } else { 1 },
         }
@@ -529,7 +671,11 @@ fn build_structure(plan: &FloorPlan, h: f32, openings: &[Opening], kind: RoomKin
 
 fn make_lighting(plan: &FloorPlan, h: f32, rng: &mut Rng) -> Lighting {
     let warm = rng.chance(0.5);
-    let tint: Rgb = if warm { [1.0, 0.95, 0.86] } else { [0.92, 0.96, 1.04] };
+    let tint: Rgb = if warm {
+        [1.0, 0.95, 0.86]
+    } else {
+        [0.92, 0.96, 1.04]
+    };
     let amb = rng.range(0.32, 0.45);
     let ambient = [amb * tint[0], amb * tint[1], amb * tint[2]];
     let az = rng.range(0.0, std::f32::consts::TAU);

@@ -21,7 +21,15 @@ pub const SURFACE_DENSITY_PER_M2: f32 = 5000.0;
 
 const SURFACE_STREAM: u64 = 0x5355_5246_0000_0000;
 
-fn add(cloud: &mut PointCloud, mesh: &Mesh, materials: &[Material], T_map_local: &Pose, id: u32, density: f32, rng: &mut Rng) {
+fn add(
+    cloud: &mut PointCloud,
+    mesh: &Mesh,
+    materials: &[Material],
+    T_map_local: &Pose,
+    id: u32,
+    density: f32,
+    rng: &mut Rng,
+) {
     let samples = mesh.sample_surface(density, rng);
     let colors = cloud.colors.get_or_insert_with(Vec::new);
     let normals = cloud.normals.get_or_insert_with(Vec::new);
@@ -50,10 +58,26 @@ pub fn sample_room_surface(room: &Room, seed: u64, scan: usize, density: f32) ->
     };
     let base = SURFACE_STREAM | ((room.index as u64 & 0xFFFF) << 24) | ((scan as u64 & 0xFF) << 16);
     let mut rng = Rng::derive(seed, base);
-    add(&mut cloud, &room.structure.mesh, &room.structure.materials, &Pose::identity(), 0, density, &mut rng);
+    add(
+        &mut cloud,
+        &room.structure.mesh,
+        &room.structure.materials,
+        &Pose::identity(),
+        0,
+        density,
+        &mut rng,
+    );
     for o in &room.objects {
         let mut rng = Rng::derive(seed, base | (o.id as u64 & 0xFFFF));
-        add(&mut cloud, &o.model.mesh, &o.model.materials, &o.T_map_object, o.id, density, &mut rng);
+        add(
+            &mut cloud,
+            &o.model.mesh,
+            &o.model.materials,
+            &o.T_map_object,
+            o.id,
+            density,
+            &mut rng,
+        );
     }
     cloud
 }

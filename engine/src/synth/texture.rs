@@ -195,8 +195,14 @@ pub fn value_noise3(x: f32, y: f32, z: f32, seed: u32) -> f32 {
     let iz = (fz as i32 as u32).wrapping_add(s >> 8);
     let (tx, ty, tz) = (fade(x - fx), fade(y - fy), fade(z - fz));
     let (a, b) = (perm(ix), perm(ix.wrapping_add(1)));
-    let (aa, ab) = (perm(a.wrapping_add(iy)), perm(a.wrapping_add(iy).wrapping_add(1)));
-    let (ba, bb) = (perm(b.wrapping_add(iy)), perm(b.wrapping_add(iy).wrapping_add(1)));
+    let (aa, ab) = (
+        perm(a.wrapping_add(iy)),
+        perm(a.wrapping_add(iy).wrapping_add(1)),
+    );
+    let (ba, bb) = (
+        perm(b.wrapping_add(iy)),
+        perm(b.wrapping_add(iy).wrapping_add(1)),
+    );
     let v = |h: u32, dz: u32| LATTICE[(h.wrapping_add(iz).wrapping_add(dz) & 255) as usize];
     let x00 = lerp(v(aa, 0), v(ba, 0), tx);
     let x10 = lerp(v(ab, 0), v(bb, 0), tx);
@@ -211,15 +217,15 @@ pub fn value_noise2(x: f32, y: f32, seed: u32) -> f32 {
     let (ix, iy) = (fx as i32, fy as i32);
     let (tx, ty) = (fade(x - fx), fade(y - fy));
     let c = |dx: i32, dy: i32| hash01(ix.wrapping_add(dx), iy.wrapping_add(dy), 0, seed);
-    lerp(
-        lerp(c(0, 0), c(1, 0), tx),
-        lerp(c(0, 1), c(1, 1), tx),
-        ty,
-    )
+    lerp(lerp(c(0, 0), c(1, 0), tx), lerp(c(0, 1), c(1, 1), tx), ty)
 }
 
 fn mix(a: Rgb, b: Rgb, t: f32) -> Rgb {
-    [lerp(a[0], b[0], t), lerp(a[1], b[1], t), lerp(a[2], b[2], t)]
+    [
+        lerp(a[0], b[0], t),
+        lerp(a[1], b[1], t),
+        lerp(a[2], b[2], t),
+    ]
 }
 
 fn scale(c: Rgb, s: f32) -> Rgb {
@@ -265,7 +271,11 @@ impl Texture {
                 let t = (r / ring_period.max(1e-3) + 0.6 * warp).fract();
                 let ring = (t * std::f32::consts::TAU).sin() * 0.5 + 0.5;
                 let grain = value_noise3(along * 3.0, a * 90.0, b * 90.0, seed ^ 0x55);
-                mix(*light, *dark, (0.65 * ring * ring + 0.35 * grain).clamp(0.0, 1.0))
+                mix(
+                    *light,
+                    *dark,
+                    (0.65 * ring * ring + 0.35 * grain).clamp(0.0, 1.0),
+                )
             }
             Texture::Planks {
                 light,
@@ -281,7 +291,7 @@ impl Texture {
                 let shade = hash01(row as i32, col as i32, 1, *seed);
                 let fy = p.y / w - row;
                 let fx = (p.x + stagger) / length.max(0.05) - col;
-                let gap = fy < 0.02 || fy > 0.98 || fx < 0.004 || fx > 0.996;
+                let gap = !(0.02..=0.98).contains(&fy) || !(0.004..=0.996).contains(&fx);
                 let grain = value_noise3(p.x * 4.0, p.y * 70.0, row, seed ^ 0x77);
                 let base = mix(*light, *dark, 0.6 * shade + 0.4 * grain);
                 if gap { scale(base, 0.55) } else { base }
@@ -289,15 +299,13 @@ impl Texture {
             Texture::Stripes { a, b, period, axis } => {
                 let (along, _, _) = axis_split(p, *axis);
                 let t = along / period.max(1e-3);
-                if t - fast_floor(t) < 0.5 {
-                    *a
-                } else {
-                    *b
-                }
+                if t - fast_floor(t) < 0.5 { *a } else { *b }
             }
             Texture::Checker { a, b, size } => {
                 let s = size.max(1e-3);
-                let k = fast_floor(p.x / s) as i64 + fast_floor(p.y / s) as i64 + fast_floor(p.z / s) as i64;
+                let k = fast_floor(p.x / s) as i64
+                    + fast_floor(p.y / s) as i64
+                    + fast_floor(p.z / s) as i64;
                 if k.rem_euclid(2) == 0 { *a } else { *b }
             }
             Texture::Fabric {
@@ -472,7 +480,11 @@ mod tests {
         ];
         for t in &textures {
             for i in 0..200 {
-                let p = Point3::new(i as f32 * 0.037 - 3.0, i as f32 * 0.011, -(i as f32) * 0.021);
+                let p = Point3::new(
+                    i as f32 * 0.037 - 3.0,
+                    i as f32 * 0.011,
+                    -(i as f32) * 0.021,
+                );
                 let c = t.eval(&p);
                 assert_eq!(c, t.eval(&p));
                 assert!(c.iter().all(|v| (0.0..=1.0).contains(v)));

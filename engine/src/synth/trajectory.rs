@@ -37,7 +37,11 @@ const MAX_BASE_TURN: f32 = 0.035;
 /// `T_map_camera` for a camera at `position` looking along heading `yaw` (from map
 /// x towards map y), tilted up by `pitch` and rolled by `roll` (radians).
 pub fn camera_pose(position: Point3<f32>, yaw: f32, pitch: f32, roll: f32) -> Pose {
-    let f = Vector3::new(pitch.cos() * yaw.cos(), pitch.cos() * yaw.sin(), pitch.sin());
+    let f = Vector3::new(
+        pitch.cos() * yaw.cos(),
+        pitch.cos() * yaw.sin(),
+        pitch.sin(),
+    );
     let r0 = Vector3::new(yaw.sin(), -yaw.cos(), 0.0);
     let d0 = f.cross(&r0);
     let (s, c) = roll.sin_cos();
@@ -113,13 +117,17 @@ impl LoopPath {
         let normals: Vec<Vector2<f32>> = (0..n as isize)
             .map(|i| {
                 let t = at(&pts, i + 1) - at(&pts, i - 1);
-                Vector2::new(-t.y, t.x).try_normalize(1e-9).unwrap_or_else(Vector2::x)
+                Vector2::new(-t.y, t.x)
+                    .try_normalize(1e-9)
+                    .unwrap_or_else(Vector2::x)
             })
             .collect();
         let wn = (0.8 / STEP) as isize;
         let inward: Vec<Vector2<f32>> = (0..n as isize)
             .map(|i| {
-                let s: Vector2<f32> = (-wn..=wn).map(|k| normals[(i + k).rem_euclid(n as isize) as usize]).sum();
+                let s: Vector2<f32> = (-wn..=wn)
+                    .map(|k| normals[(i + k).rem_euclid(n as isize) as usize])
+                    .sum();
                 s.try_normalize(1e-9).unwrap_or_else(Vector2::x)
             })
             .collect();
@@ -142,7 +150,11 @@ impl LoopPath {
     fn at(&self, s: f32) -> (Point2<f32>, Vector2<f32>) {
         let n = self.pts.len();
         let s = s.rem_euclid(self.total.max(1e-6));
-        let i = self.cum.partition_point(|&c| c <= s).saturating_sub(1).min(n - 1);
+        let i = self
+            .cum
+            .partition_point(|&c| c <= s)
+            .saturating_sub(1)
+            .min(n - 1);
         let seg = (self.cum[i + 1] - self.cum[i]).max(1e-9);
         let t = ((s - self.cum[i]) / seg).clamp(0.0, 1.0);
         let (a, b) = (self.pts[i], self.pts[(i + 1) % n]);
@@ -191,9 +203,19 @@ impl Wobble {
 fn walk(room: &Room, frames: usize, w: &Walk, rng: &mut Rng) -> Vec<Pose> {
     let Some(path) = LoopPath::new(room, w.inset, w.height) else {
         // degenerate room: stand in the middle and look around
-        let c = room.plan.random_point(0.0, rng).unwrap_or_else(Point2::origin);
+        let c = room
+            .plan
+            .random_point(0.0, rng)
+            .unwrap_or_else(Point2::origin);
         return (0..frames)
-            .map(|i| camera_pose(Point3::new(c.x, c.y, w.height), i as f32 * 0.02, w.pitch, 0.0))
+            .map(|i| {
+                camera_pose(
+                    Point3::new(c.x, c.y, w.height),
+                    i as f32 * 0.02,
+                    w.pitch,
+                    0.0,
+                )
+            })
             .collect();
     };
     let speed_wobble = Wobble::new(rng, 120.0);
@@ -221,7 +243,12 @@ fn walk(room: &Room, frames: usize, w: &Walk, rng: &mut Rng) -> Vec<Pose> {
         let yaw = b + w.yaw_bias + w.pan_amp * pan.at(fi) + 0.006 * shake.at(fi);
         let pitch = w.pitch + 0.12 * tilt.at(fi) + 0.004 * shake.at(fi + 3.0);
         let r = 0.025 * roll.at(fi);
-        out.push(camera_pose(Point3::new(p.x, p.y, w.height + bob), yaw, pitch, r));
+        out.push(camera_pose(
+            Point3::new(p.x, p.y, w.height + bob),
+            yaw,
+            pitch,
+            r,
+        ));
         s += w.direction * w.speed * (1.0 + 0.2 * speed_wobble.at(fi));
     }
     out
@@ -240,7 +267,9 @@ fn max_inset(room: &Room) -> f32 {
 /// ≤ 3.5 cm per frame), looking into the room with a slow pan.
 pub fn reference_trajectory(room: &Room, frames: usize, rng: &mut Rng) -> Vec<Pose> {
     let inset = 1.1f32.min(max_inset(room));
-    let perimeter = LoopPath::new(room, inset, 1.6).map(|p| p.total).unwrap_or(1.0);
+    let perimeter = LoopPath::new(room, inset, 1.6)
+        .map(|p| p.total)
+        .unwrap_or(1.0);
     let w = Walk {
         start: 0.0,
         direction: 1.0,
@@ -259,8 +288,13 @@ pub fn reference_trajectory(room: &Room, frames: usize, rng: &mut Rng) -> Vec<Po
 /// loop away from the reference start, either direction, looking off-centre.
 pub fn rescan_trajectory(room: &Room, frames: usize, rng: &mut Rng) -> Vec<Pose> {
     let inset = rng.range(0.95, 1.35).min(max_inset(room));
-    let perimeter = LoopPath::new(room, inset, 1.6).map(|p| p.total).unwrap_or(1.0);
-    let speed = rng.range(0.012, 0.03).min(0.55 * perimeter / frames.max(1) as f32).max(0.004);
+    let perimeter = LoopPath::new(room, inset, 1.6)
+        .map(|p| p.total)
+        .unwrap_or(1.0);
+    let speed = rng
+        .range(0.012, 0.03)
+        .min(0.55 * perimeter / frames.max(1) as f32)
+        .max(0.004);
     let bias = rng.range(0.3, 0.8) * if rng.chance(0.5) { 1.0 } else { -1.0 };
     let w = Walk {
         start: perimeter * rng.range(0.25, 0.75),
@@ -281,7 +315,10 @@ const TRAJECTORY_STREAM: u64 = 0x5452_414A_0000_0000;
 /// The trajectory of scan `scan` (0 = reference) of `room`, deterministic in
 /// `(seed, room.index, scan, frames)`.
 pub fn scan_trajectory(room: &Room, seed: u64, scan: usize, frames: usize) -> Vec<Pose> {
-    let mut rng = Rng::derive(seed, TRAJECTORY_STREAM | ((room.index as u64) << 16) | scan as u64);
+    let mut rng = Rng::derive(
+        seed,
+        TRAJECTORY_STREAM | ((room.index as u64) << 16) | scan as u64,
+    );
     if scan == 0 {
         reference_trajectory(room, frames, &mut rng)
     } else {

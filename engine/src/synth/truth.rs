@@ -44,15 +44,21 @@ pub fn rows_to_pose(rows: &[[f32; 4]; 4]) -> Result<Pose, String> {
         return Err("pose has a non-finite value".into());
     }
     let r = Matrix3::new(
-        rows[0][0], rows[0][1], rows[0][2], rows[1][0], rows[1][1], rows[1][2], rows[2][0], rows[2][1], rows[2][2],
+        rows[0][0], rows[0][1], rows[0][2], rows[1][0], rows[1][1], rows[1][2], rows[2][0],
+        rows[2][1], rows[2][2],
     );
     let dev = (r.transpose() * r - Matrix3::identity()).abs().max();
     let det = r.determinant();
     if dev > 1e-3 || (det - 1.0).abs() > 1e-3 {
-        return Err(format!("rotation is not orthonormal (deviation {dev:.2e}, determinant {det:.4})"));
+        return Err(format!(
+            "rotation is not orthonormal (deviation {dev:.2e}, determinant {det:.4})"
+        ));
     }
     let q = UnitQuaternion::from_rotation_matrix(&Rotation3::from_matrix_unchecked(r));
-    Ok(Pose::from_parts(Translation3::new(rows[0][3], rows[1][3], rows[2][3]), q))
+    Ok(Pose::from_parts(
+        Translation3::new(rows[0][3], rows[1][3], rows[2][3]),
+        q,
+    ))
 }
 
 /// Serde adapter: [`Pose`] as 4×4 row-major rows.
@@ -83,7 +89,8 @@ pub mod opt_pose_rows {
     /// Deserialises an optional pose (checked).
     pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Pose>, D::Error> {
         let rows = Option::<[[f32; 4]; 4]>::deserialize(d)?;
-        rows.map(|r| rows_to_pose(&r).map_err(serde::de::Error::custom)).transpose()
+        rows.map(|r| rows_to_pose(&r).map_err(serde::de::Error::custom))
+            .transpose()
     }
 }
 
@@ -204,7 +211,9 @@ pub struct SynthDataset {
 impl SynthDataset {
     /// The folder of a scan.
     pub fn scan_dir(&self, room: usize, scan: usize) -> PathBuf {
-        self.root.join(format!("room_{room:03}")).join(format!("scan_{scan:02}"))
+        self.root
+            .join(format!("room_{room:03}"))
+            .join(format!("scan_{scan:02}"))
     }
 }
 
@@ -263,7 +272,10 @@ pub fn read_instance_mask(path: &Path) -> Result<Vec<u16>, SynthError> {
         image::DynamicImage::ImageLuma16(buf) => Ok(buf.into_raw()),
         other => Err(SynthError::Format {
             path: path.to_path_buf(),
-            message: format!("an instance mask must be 16-bit grey, found {:?}", other.color()),
+            message: format!(
+                "an instance mask must be 16-bit grey, found {:?}",
+                other.color()
+            ),
         }),
     }
 }

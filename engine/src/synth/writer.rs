@@ -21,7 +21,8 @@ use super::room::{Room, generate_room};
 use super::surface::{SURFACE_DENSITY_PER_M2, sample_room_surface};
 use super::trajectory::scan_trajectory;
 use super::truth::{
-    DATASET_FORMAT, FORMAT_VERSION, FrameTruth, InstanceTruth, SCAN_FORMAT, ScanEntry, ScanTruth, SynthDataset,
+    DATASET_FORMAT, FORMAT_VERSION, FrameTruth, InstanceTruth, SCAN_FORMAT, ScanEntry, ScanTruth,
+    SynthDataset,
 };
 use super::{DatasetSummary, SynthConfig, SynthError, SynthProgress};
 use crate::frame::{CameraIntrinsics, Pose};
@@ -38,7 +39,10 @@ const NOISE_STREAM: u64 = 0x4E4F_4953_0000_0000;
 pub fn frame_noise_rng(seed: u64, room: usize, scan: usize, frame: usize) -> Rng {
     Rng::derive(
         seed,
-        NOISE_STREAM ^ ((room as u64 & 0xFFFF) << 36) ^ ((scan as u64 & 0xFF) << 28) ^ (frame as u64 & 0x0FFF_FFFF),
+        NOISE_STREAM
+            ^ ((room as u64 & 0xFFFF) << 36)
+            ^ ((scan as u64 & 0xFF) << 28)
+            ^ (frame as u64 & 0x0FFF_FFFF),
     )
 }
 
@@ -75,7 +79,11 @@ fn png16(values: &[u16], w: u32, h: u32, path: &Path) -> Result<Vec<u8>, SynthEr
 pub fn depth_to_mm(z: f32) -> u16 {
     if z.is_finite() && z > 0.0 {
         let mm = (z * 1000.0).round();
-        if mm >= 1.0 && mm < 65535.0 { mm as u16 } else { 0 }
+        if (1.0..65535.0).contains(&mm) {
+            mm as u16
+        } else {
+            0
+        }
     } else {
         0
     }
@@ -91,16 +99,26 @@ fn encode_frame(f: &RenderedFrame, index: usize, dir: &Path) -> Result<Encoded, 
         }
         .into()
     };
-    let (jw, jh) = (u16::try_from(w).map_err(|_| jpg_err("width above 65535".into()))?, u16::try_from(h).map_err(|_| jpg_err("height above 65535".into()))?);
+    let (jw, jh) = (
+        u16::try_from(w).map_err(|_| jpg_err("width above 65535".into()))?,
+        u16::try_from(h).map_err(|_| jpg_err("height above 65535".into()))?,
+    );
     jpeg_encoder::Encoder::new(&mut color_jpg, JPEG_QUALITY)
         .encode(&f.color.data, jw, jh, jpeg_encoder::ColorType::Rgb)
         .map_err(|e| jpg_err(e.to_string()))?;
     let mm: Vec<u16> = match &f.depth.data {
         crate::frame::DepthData::Metres(z) => z.iter().map(|&z| depth_to_mm(z)).collect(),
-        crate::frame::DepthData::U16 { .. } => f.depth_metres().iter().map(|&z| depth_to_mm(z)).collect(),
+        crate::frame::DepthData::U16 { .. } => {
+            f.depth_metres().iter().map(|&z| depth_to_mm(z)).collect()
+        }
     };
     let depth_png = png16(&mm, w, h, &dir.join(format!("frame-{index:06}.depth.png")))?;
-    let instances_png = png16(&f.instances, w, h, &dir.join(format!("frame-{index:06}.instances.png")))?;
+    let instances_png = png16(
+        &f.instances,
+        w,
+        h,
+        &dir.join(format!("frame-{index:06}.instances.png")),
+    )?;
     Ok(Encoded {
         index,
         color_jpg,
@@ -128,11 +146,17 @@ pub fn pose_text(T: &Pose) -> String {
 
 /// `camera-intrinsics.txt`: the 3×3 K matrix.
 pub fn intrinsics_text(k: &CameraIntrinsics) -> String {
-    format!("{:.6} 0 {:.6}\n0 {:.6} {:.6}\n0 0 1\n", k.fx, k.cx, k.fy, k.cy)
+    format!(
+        "{:.6} 0 {:.6}\n0 {:.6} {:.6}\n0 0 1\n",
+        k.fx, k.cx, k.fy, k.cy
+    )
 }
 
 fn threads() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 8)
 }
 
 /// What one written scan holds.
@@ -155,7 +179,10 @@ fn write_scan(
 ) -> Result<ScanOutcome, SynthError> {
     std::fs::create_dir_all(dir).map_err(|e| IoError::os(dir, e))?;
     let k = cfg.intrinsics;
-    write(&dir.join("camera-intrinsics.txt"), intrinsics_text(&k).as_bytes())?;
+    write(
+        &dir.join("camera-intrinsics.txt"),
+        intrinsics_text(&k).as_bytes(),
+    )?;
     let poses = scan_trajectory(room, cfg.seed, scan, cfg.frames);
     let n = poses.len();
     let next = AtomicUsize::new(0);
@@ -197,12 +224,18 @@ fn write_scan(
                 let files = [
                     (stem.with_extension("color.jpg"), e.color_jpg.as_slice()),
                     (stem.with_extension("depth.png"), e.depth_png.as_slice()),
-                    (stem.with_extension("instances.png"), e.instances_png.as_slice()),
+                    (
+                        stem.with_extension("instances.png"),
+                        e.instances_png.as_slice(),
+                    ),
                 ];
                 let pose = poses.get(i).copied().unwrap_or_else(Pose::identity);
                 let mut result = files.iter().try_for_each(|(p, b)| write(p, b));
                 if result.is_ok() {
-                    result = write(&stem.with_extension("pose.txt"), pose_text(&pose).as_bytes());
+                    result = write(
+                        &stem.with_extension("pose.txt"),
+                        pose_text(&pose).as_bytes(),
+                    );
                 }
                 if let Err(err) = result {
                     first_error = Some(err);
@@ -247,7 +280,13 @@ fn write_scan(
 }
 
 /// The ground truth of a scan.
-pub fn scan_truth(cfg: &SynthConfig, room: &Room, scan: usize, changes: &[Change], frames: Vec<FrameTruth>) -> ScanTruth {
+pub fn scan_truth(
+    cfg: &SynthConfig,
+    room: &Room,
+    scan: usize,
+    changes: &[Change],
+    frames: Vec<FrameTruth>,
+) -> ScanTruth {
     ScanTruth {
         format: SCAN_FORMAT.into(),
         version: FORMAT_VERSION,
@@ -283,10 +322,15 @@ pub fn scan_truth(cfg: &SynthConfig, room: &Room, scan: usize, changes: &[Change
 
 fn check_config(cfg: &SynthConfig) -> Result<(), SynthError> {
     if !cfg.intrinsics.is_valid() {
-        return Err(SynthError::Config(format!("invalid intrinsics {:?}", cfg.intrinsics)));
+        return Err(SynthError::Config(format!(
+            "invalid intrinsics {:?}",
+            cfg.intrinsics
+        )));
     }
     if cfg.frames == 0 || cfg.rooms == 0 {
-        return Err(SynthError::Config("rooms and frames must be at least 1".into()));
+        return Err(SynthError::Config(
+            "rooms and frames must be at least 1".into(),
+        ));
     }
     if cfg.rooms > 1000 || cfg.rescans > 99 || cfg.frames > 999_999 {
         return Err(SynthError::Config(
@@ -298,7 +342,11 @@ fn check_config(cfg: &SynthConfig) -> Result<(), SynthError> {
 
 /// Generates and writes the whole dataset into `out` (created if needed), calling
 /// `progress` after every frame written.
-pub fn generate_dataset(cfg: &SynthConfig, out: &Path, progress: &mut dyn FnMut(SynthProgress)) -> Result<DatasetSummary, SynthError> {
+pub fn generate_dataset(
+    cfg: &SynthConfig,
+    out: &Path,
+    progress: &mut dyn FnMut(SynthProgress),
+) -> Result<DatasetSummary, SynthError> {
     check_config(cfg)?;
     let start = Instant::now();
     std::fs::create_dir_all(out).map_err(|e| IoError::os(out, e))?;
@@ -314,7 +362,11 @@ pub fn generate_dataset(cfg: &SynthConfig, out: &Path, progress: &mut dyn FnMut(
             reference.name,
             reference.kind,
             reference.objects.len(),
-            if reference.symmetric { ", symmetric" } else { "" }
+            if reference.symmetric {
+                ", symmetric"
+            } else {
+                ""
+            }
         );
         names.push(reference.name.clone());
         for scan in 0..=cfg.rescans {
@@ -324,7 +376,16 @@ pub fn generate_dataset(cfg: &SynthConfig, out: &Path, progress: &mut dyn FnMut(
                 make_rescan(&reference, cfg.seed, scan, cfg.changes)
             };
             let rel = PathBuf::from(&room.name).join(format!("scan_{scan:02}"));
-            let outcome = write_scan(cfg, &room, scan, &changes, &out.join(&rel), &mut done, total, progress)?;
+            let outcome = write_scan(
+                cfg,
+                &room,
+                scan,
+                &changes,
+                &out.join(&rel),
+                &mut done,
+                total,
+                progress,
+            )?;
             summary.scans += 1;
             summary.frames += outcome.frames;
             summary.instances += outcome.instances;
@@ -353,7 +414,10 @@ pub fn generate_dataset(cfg: &SynthConfig, out: &Path, progress: &mut dyn FnMut(
         root: out.to_path_buf(),
     };
     let path = out.join("dataset.json");
-    let json = serde_json::to_vec_pretty(&dataset).map_err(|source| SynthError::Json { path: path.clone(), source })?;
+    let json = serde_json::to_vec_pretty(&dataset).map_err(|source| SynthError::Json {
+        path: path.clone(),
+        source,
+    })?;
     write(&path, &json)?;
     summary.seconds = start.elapsed().as_secs_f64();
     summary.frames_per_second = summary.frames as f64 / summary.seconds.max(1e-9);
