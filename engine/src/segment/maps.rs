@@ -5,9 +5,10 @@
 //! `(gx * step + step / 2, gy * step + step / 2)` (clamped to the image); the grid
 //! is `ceil(width / step) x ceil(height / step)` cells. The cell's depth is the
 //! centre pixel's depth or, with `average_depth`, the mean of the block's valid
-//! depths that are depth-continuous with the centre pixel's (or, where the centre
-//! has none, with the block's first valid depth in raster order); depths outside
-//! `[min_depth, max_depth]` are invalid. Vertices are in the camera frame (x right,
+//! depths within `depth_jump_abs + depth_jump_rel * z_ref` of the reference depth
+//! `z_ref`: the centre pixel's or, where the centre has none, the block's first
+//! valid depth in raster order. Depths outside `[min_depth, max_depth]` are
+//! invalid. Vertices are in the camera frame (x right,
 //! y down, z forward), metres, back-projected at the centre pixel with the frame's
 //! intrinsics.
 //!
@@ -88,11 +89,34 @@ pub(crate) fn centre_pixel(gx: u32, gy: u32, step: u32, w: u32, h: u32) -> (u32,
     )
 }
 
-/// Cell depths (0 = invalid) from the row-major pixel values `data` and their
-/// conversion to metres `metres` (0 or less, or non-finite, for invalid).
-fn cell_depths<T: Copy, F: Fn(T) -> f32>(
+/// A stored depth value that converts exactly to `f32` (in its own units).
+trait DepthUnit: Copy {
+    fn value(self) -> f32;
+}
+
+impl DepthUnit for u16 {
+    #[inline]
+    fn value(self) -> f32 {
+        self as f32
+    }
+}
+
+impl DepthUnit for f32 {
+    #[inline]
+    fn value(self) -> f32 {
+        self
+    }
+}
+
+/// Cell depths in metres (0 = invalid) from row-major stored values `data`, whose
+/// usable range in their own units is `[lo, hi]` (NaN is never usable) and which
+/// are `scale` metres per unit.
+#[allow(clippy::too_many_arguments)]
+fn cell_depths<T: DepthUnit>(
     data: &[T],
-    metres: F,
+    lo: f32,
+    hi: f32,
+    scale: f32,
     w: u32,
     h: u32,
     gw: usize,
@@ -100,10 +124,9 @@ fn cell_depths<T: Copy, F: Fn(T) -> f32>(
     cfg: &SegmentConfig,
 ) -> Vec<f32> {
     let step = cfg.step.max(1);
-    let (lo, hi) = (cfg.min_depth, cfg.max_depth);
-    // Valid and in range (false for NaN).
-    let usable = |z: f32| z > 0.0 && z >= lo && z <= hi;
+    let usable = |x: f32| x >= lo && x <= hi;
     let (w_us, step_us) = (w as usize, step as usize);
+    let abs = cfg.depth_jump_abs / scale;
     let mut out = vec![0.0f32; gw * gh];
     for gy in 0..gh {
         let v0 = gy * step_us;
@@ -112,39 +135,40 @@ fn cell_depths<T: Copy, F: Fn(T) -> f32>(
             let (uc, vc) = centre_pixel(gx as u32, gy as u32, step, w, h);
             let centre = data
                 .get(vc as usize * w_us + uc as usize)
-                .map(|&d| metres(d))
-                .filter(|&z| usable(z));
-            let z = if !cfg.average_depth {
-                centre.unwrap_or(0.0)
-            } else {
-                let u0 = gx * step_us;
-                let u1 = (u0 + step_us).min(w_us);
-                let rows = || (v0..v1).filter_map(|v| data.get(v * w_us + u0..v * w_us + u1));
-                // The centre's depth, else the block's first usable one.
-                let reference = centre.or_else(|| {
-                    rows()
-                        .flat_map(|r| r.iter())
-                        .map(|&d| metres(d))
-                        .find(|&z| usable(z))
-                });
-                let Some(r) = reference else {
-                    continue;
-                };
-                let (a, b) = (cfg.depth_jump_abs, cfg.depth_jump_rel);
-                let (mut sum, mut count) = (0.0f32, 0u32);
-                for row in rows() {
-                    for &d in row {
-                        // Branch-free form of `usable(z) && depth_continuous(r, z)`.
-                        let z = metres(d);
-                        let ok =
-                            (z > 0.0) & (z >= lo) & (z <= hi) & ((z - r).abs() <= a + b * z.min(r));
-                        sum += if ok { z } else { 0.0 };
-                        count += ok as u32;
-                    }
-                }
-                if count > 0 { sum / count as f32 } else { 0.0 }
+                .map(|d| d.value())
+                .filter(|&x| usable(x));
+            if !cfg.average_depth {
+                out[gy * gw + gx] = centre.map_or(0.0, |x| x * scale);
+                continue;
+            }
+            let u0 = gx * step_us;
+            let u1 = (u0 + step_us).min(w_us);
+            let rows = || (v0..v1).filter_map(|v| data.get(v * w_us + u0..v * w_us + u1));
+            // The centre's depth, else the block's first usable one.
+            let reference = centre.or_else(|| {
+                rows()
+                    .flat_map(|r| r.iter())
+                    .map(|d| d.value())
+                    .find(|&x| usable(x))
+            });
+            let Some(r) = reference else {
+                continue;
             };
-            out[gy * gw + gx] = z;
+            let t = abs + cfg.depth_jump_rel * r;
+            let (a, b) = (lo.max(r - t), hi.min(r + t));
+            let (mut sum, mut count) = (0.0f32, 0u32);
+            for row in rows() {
+                for d in row {
+                    // Branch-free; NaN fails both comparisons.
+                    let x = d.value();
+                    let ok = (x >= a) & (x <= b);
+                    sum += if ok { x } else { 0.0 };
+                    count += ok as u32;
+                }
+            }
+            if count > 0 {
+                out[gy * gw + gx] = sum / count as f32 * scale;
+            }
         }
     }
     out
@@ -160,16 +184,19 @@ pub(crate) fn build_maps(frame: &RgbdFrame, cfg: &SegmentConfig) -> GridMaps {
     let n = width * height;
     let (w, h) = (k.width, k.height);
     let depth = match &frame.depth.data {
-        DepthData::Metres(m) => cell_depths(m, |z| z, w, h, width, height, cfg),
+        DepthData::Metres(m) => {
+            let lo = cfg.min_depth.max(f32::MIN_POSITIVE);
+            cell_depths(m, lo, cfg.max_depth, 1.0, w, h, width, height, cfg)
+        }
         DepthData::U16 {
             raw,
             units_per_metre,
         } => {
-            let scale = 1.0 / units_per_metre;
-            let metres = |r: u16| {
-                if r == u16::MAX { 0.0 } else { r as f32 * scale }
-            };
-            cell_depths(raw, metres, w, h, width, height, cfg)
+            // Raw 0 and 65535 mean "no reading".
+            let upm = *units_per_metre;
+            let lo = (cfg.min_depth * upm).max(1.0);
+            let hi = (cfg.max_depth * upm).min(65534.0);
+            cell_depths(raw, lo, hi, 1.0 / upm, w, h, width, height, cfg)
         }
     };
     let mut points = vec![Vector3::zeros(); n];

@@ -216,6 +216,14 @@ pub enum SegmentError {
         /// Colour height.
         found_h: u32,
     },
+    /// Raw depth whose units per metre are not finite and positive.
+    #[error("frame {index}: invalid depth scale {units_per_metre} units per metre")]
+    InvalidDepthScale {
+        /// Frame index.
+        index: u64,
+        /// The scale found.
+        units_per_metre: f32,
+    },
     /// A configuration value out of range.
     #[error("invalid segmentation config: {0}")]
     InvalidConfig(String),
@@ -315,6 +323,16 @@ fn check_frame(frame: &RgbdFrame) -> Result<(), SegmentError> {
             found_w: d.width,
             found_h: d.height,
             values,
+        });
+    }
+    if let DepthData::U16 {
+        units_per_metre, ..
+    } = d.data
+        && !(units_per_metre.is_finite() && units_per_metre > 0.0)
+    {
+        return Err(SegmentError::InvalidDepthScale {
+            index,
+            units_per_metre,
         });
     }
     let c = &frame.color;

@@ -493,6 +493,14 @@ fn bad_frames_and_configs_are_errors() {
         segment_frame(&short_data, &SegmentConfig::default()),
         Err(SegmentError::DepthSizeMismatch { .. })
     ));
+    let zero_scale = RgbdFrame {
+        depth: DepthImage::from_u16(k.width, k.height, vec![1000; k.pixel_count()], 0.0),
+        ..frame.clone()
+    };
+    assert!(matches!(
+        segment_frame(&zero_scale, &SegmentConfig::default()),
+        Err(SegmentError::InvalidDepthScale { .. })
+    ));
     let wrong_color = RgbdFrame {
         color: RgbImage::new(4, 4),
         ..frame.clone()
