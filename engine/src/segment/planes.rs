@@ -312,7 +312,7 @@ pub(crate) fn detect_planes(
                 });
             }
             _ => {
-                // Not a structural plane: do not seed from these cells again.
+                // Not a large plane: do not seed from these cells again.
                 for &i in &inliers {
                     tried[i] = true;
                 }

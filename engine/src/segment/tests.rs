@@ -896,3 +896,64 @@ fn manual_score_on_synthetic_scan() {
         obj_on_plane as f32 / obj_cells.max(1) as f32
     );
 }
+
+#[test]
+fn random_and_degenerate_depth_never_panics_and_keeps_invariants() {
+    let k = CameraIntrinsics::KINECT_7SCENES.scaled(0.25);
+    let mut rng = Rng::new(4);
+    for trial in 0..12 {
+        let n = k.pixel_count();
+        let depth = if trial % 2 == 0 {
+            let special = [f32::NAN, f32::INFINITY, -1.0, 0.0, 1e30, 0.1];
+            let m = (0..n)
+                .map(|i| match rng.below(10) {
+                    0 => special[i % special.len()],
+                    1..=4 => rng.range(0.5, 1.5),
+                    _ => 2.0 + 0.3 * ((i % 37) as f32 / 37.0),
+                })
+                .collect();
+            DepthImage::from_metres(k.width, k.height, m)
+        } else {
+            let raw = (0..n)
+                .map(|_| match rng.below(8) {
+                    0 => 0,
+                    1 => u16::MAX,
+                    _ => 300 + rng.below(6000) as u16,
+                })
+                .collect();
+            DepthImage::from_u16(k.width, k.height, raw, 1000.0)
+        };
+        let frame = RgbdFrame {
+            index: trial,
+            timestamp: 0.0,
+            intrinsics: k,
+            color: RgbImage::new(k.width, k.height),
+            depth,
+            T_session_camera: None,
+        };
+        for step in [1, 2, 3, 4, 7] {
+            let cfg = SegmentConfig {
+                step,
+                min_segment_points: 5,
+                ..SegmentConfig::default()
+            };
+            let s = segment_frame(&frame, &cfg).unwrap();
+            assert_eq!(s.labels.len(), (s.width * s.height) as usize);
+            for seg in &s.segments {
+                assert!(seg.len() >= 5);
+                assert!(seg.centroid.coords.iter().all(|c| c.is_finite()));
+                for (p, &(u, v)) in seg.points.iter().zip(&seg.pixels) {
+                    assert!(p.z >= cfg.min_depth && p.z <= cfg.max_depth);
+                    assert_eq!(s.label_at_pixel(u, v), Some(seg.label));
+                }
+            }
+            let in_segments: usize = s.segments.iter().map(|g| g.len()).sum();
+            let labelled = s
+                .labels
+                .iter()
+                .filter(|&&l| l != 0 && l < STRUCTURE_BASE)
+                .count();
+            assert_eq!(in_segments, labelled);
+        }
+    }
+}
