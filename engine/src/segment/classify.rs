@@ -17,8 +17,9 @@
 //!
 //! Height comes first where there is a floor. The floor is the plane facing up in
 //! the camera frame (normal within 45° of -y, which assumes a roughly upright
-//! camera: headset, hand-held, robot) with at least 1 m² visible and the largest
-//! offset (the lowest such plane); it is structure. Then a plane parallel to the
+//! camera: headset, hand-held, robot) with the largest offset (the lowest such
+//! plane); it is structure. (Where the floor itself is not among the planes, the
+//! lowest upward plane, say a table top, stands in for it.) Then a plane parallel to the
 //! floor (within 20°) is structure (a ceiling) when it lies higher than
 //! `structure_min_height_m` above the floor, an object surface otherwise; a plane
 //! perpendicular to the floor (within 20°) is structure (a wall) when some of its
@@ -87,7 +88,7 @@ fn find_floor(planes: &[DetectedPlane]) -> Option<usize> {
     planes
         .iter()
         .enumerate()
-        .filter(|(_, p)| -p.plane.normal.y > cos45 && p.plane.area_m2 >= 1.0)
+        .filter(|(_, p)| -p.plane.normal.y > cos45)
         .max_by(|a, b| a.1.plane.offset.total_cmp(&b.1.plane.offset))
         .map(|(i, _)| i)
 }

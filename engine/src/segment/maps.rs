@@ -15,10 +15,12 @@
 //! Normals are unit vectors oriented towards the camera (`n · p < 0`). A normal is
 //! computed from the cross product of a horizontal and a vertical tangent taken
 //! between depth-continuous grid neighbours (central difference where both sides
-//! are continuous, one-sided otherwise), then smoothed by `normal_smoothing`
+//! are continuous, one-sided otherwise). A cell with a tangent along one axis only
+//! (a one-cell-wide leg or pole) gets the direction to the camera made
+//! perpendicular to that tangent. Normals are then smoothed by `normal_smoothing`
 //! separable 3x3 averaging passes that only cross depth-continuous links. A cell
 //! has no normal (zero vector) when its depth is invalid or when it has no
-//! continuous neighbour horizontally or vertically.
+//! continuous neighbour at all.
 
 use nalgebra::Vector3;
 
@@ -313,12 +315,20 @@ fn raw_normals(
             let right = links.right[i].then_some(i + 1);
             let up = (gy > 0 && links.down[i - width]).then(|| i - width);
             let down = links.down[i].then_some(i + width);
-            if let (Some(tu), Some(tv)) = (
+            let p = &points[i];
+            normals[i] = match (
                 tangent(points, i, left, right),
                 tangent(points, i, up, down),
             ) {
-                normals[i] = unit_towards_camera(tu.cross(&tv), &points[i]);
-            }
+                (Some(tu), Some(tv)) => unit_towards_camera(tu.cross(&tv), p),
+                // A one-cell-wide structure (a leg, a pole): the direction to the
+                // camera, made perpendicular to the one tangent there is.
+                (Some(t), None) | (None, Some(t)) => {
+                    let t = t.normalize();
+                    unit_towards_camera(-(p - t * t.dot(p)), p)
+                }
+                (None, None) => Vector3::zeros(),
+            };
         }
     }
     normals

@@ -431,12 +431,22 @@ pub fn segment_frame(frame: &RgbdFrame, cfg: &SegmentConfig) -> Result<Segmentat
     let cell_colors: Option<Vec<[u8; 3]>> =
         (cfg.color_jump.is_some() && has_color).then(|| (0..n).map(color_of).collect());
     let mut groups = vec![0u32; n];
-    for (k, p) in detected.iter().enumerate() {
+    let mut surfaces = Vec::new();
+    for p in &detected {
         if p.plane.kind == PlaneKind::Surface && !cfg.surfaces_as_structure {
-            p.cells.iter().for_each(|&i| groups[i] = k as u32 + 1);
+            surfaces.push((p.plane.normal, p.plane.offset));
+            let id = surfaces.len() as u32;
+            p.cells.iter().for_each(|&i| groups[i] = id);
         }
     }
-    let regions = regions::grow_regions(&maps, &eligible, &groups, cell_colors.as_deref(), cfg);
+    let regions = regions::grow_regions(
+        &maps,
+        &eligible,
+        &groups,
+        &surfaces,
+        cell_colors.as_deref(),
+        cfg,
+    );
     let mut segments = Vec::with_capacity(regions.len());
     for (k, cells) in regions.iter().enumerate() {
         let label = k as u32 + 1;

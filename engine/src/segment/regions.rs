@@ -13,11 +13,18 @@
 //!   absolute RGB differences).
 //!
 //! Neighbouring cells of the same object-surface plane (`groups`) are joined
-//! whenever their depths are continuous, whatever their normals and colours.
+//! whenever their depths are continuous, whatever their normals and colours. At
+//! the edge of such a surface, the crease test uses the plane's normal in place
+//! of the surface cell's, and a neighbour lying above the plane (on the camera's
+//! side by more than the plane inlier distance) never joins: what stands on a
+//! table top stays apart from the table, while the table's own sides, below its
+//! top's convex edge, join it.
 //!
 //! Regions smaller than `min_segment_points` cells are dropped. The result is
 //! deterministic: regions are sorted by size (descending), then by their first cell
 //! in raster order, and each region's cells are in raster order.
+
+use nalgebra::Vector3;
 
 use super::SegmentConfig;
 use super::maps::{GridMaps, depth_continuous};
@@ -61,12 +68,14 @@ impl UnionFind {
 }
 
 /// Grows object regions over the cells where `eligible` is true. `groups` holds a
-/// plane id per cell (0 = none), `colors` one RGB triple per cell when colour
-/// edges are in use.
+/// surface id per cell (0 = none; id `g` is the plane `surfaces[g - 1]`, a unit
+/// normal towards the camera and an offset), `colors` one RGB triple per cell
+/// when colour edges are in use.
 pub(crate) fn grow_regions(
     maps: &GridMaps,
     eligible: &[bool],
     groups: &[u32],
+    surfaces: &[(Vector3<f32>, f32)],
     colors: Option<&[[u8; 3]]>,
     cfg: &SegmentConfig,
 ) -> Vec<Vec<usize>> {
@@ -91,10 +100,23 @@ pub(crate) fn grow_regions(
         if !eligible[j] || !depth_continuous(maps.depth[i], maps.depth[j], cfg) {
             return false;
         }
-        if groups[i] != 0 && groups[i] == groups[j] {
+        let (gi, gj) = (groups[i], groups[j]);
+        if gi != 0 && gi == gj {
             return true;
         }
-        let (ni, nj) = (&maps.normals[i], &maps.normals[j]);
+        let (mut ni, mut nj) = (maps.normals[i], maps.normals[j]);
+        // At a surface's edge: the plane's normal, and nothing standing on it.
+        for (g, other, n_cell) in [(gi, j, &mut ni), (gj, i, &mut nj)] {
+            let Some((n, d)) = (g as usize).checked_sub(1).and_then(|k| surfaces.get(k)) else {
+                continue;
+            };
+            let tol = cfg.plane_inlier_distance + cfg.plane_inlier_rel * maps.depth[other];
+            if n.dot(&maps.points[other]) + d > tol {
+                return false;
+            }
+            *n_cell = *n;
+        }
+        let (ni, nj) = (&ni, &nj);
         let c = ni.dot(nj);
         let smooth = c >= cos_smooth;
         let convex = cfg.convex_merge

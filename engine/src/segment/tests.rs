@@ -618,16 +618,21 @@ fn manual_timing_on_a_real_frame() {
         let t = std::time::Instant::now();
         let mut free = vec![true; m.depth.len()];
         let mut groups = vec![0u32; m.depth.len()];
-        for (j, p) in p.iter().enumerate() {
+        let mut surfaces = Vec::new();
+        for p in &p {
             match p.plane.kind {
                 PlaneKind::Structure => p.cells.iter().for_each(|&i| free[i] = false),
-                _ => p.cells.iter().for_each(|&i| groups[i] = j as u32 + 1),
+                _ => {
+                    surfaces.push((p.plane.normal, p.plane.offset));
+                    let id = surfaces.len() as u32;
+                    p.cells.iter().for_each(|&i| groups[i] = id);
+                }
             }
         }
         let eligible: Vec<bool> = (0..free.len())
             .map(|i| free[i] && m.valid(i) && m.has_normal(i))
             .collect();
-        let r = regions::grow_regions(&m, &eligible, &groups, None, &cfg);
+        let r = regions::grow_regions(&m, &eligible, &groups, &surfaces, None, &cfg);
         stage[3].push(t.elapsed().as_secs_f64() * 1e3);
         assert_eq!(r.len(), s.segments.len());
     }
