@@ -9,7 +9,8 @@
 //!   rendered resolution): the step is `z² / (8 · 43.5)` metres;
 //! - dropouts (value 0): at depth discontinuities, in the projector's shadow left
 //!   of foreground edges, on shiny and on dark surfaces (blob-shaped holes), at
-//!   grazing angles (beyond ~70°), and a few at random;
+//!   grazing angles (increasingly beyond 75°, always beyond 84°), and a few at
+//!   random;
 //! - the valid range [`MIN_RANGE_M`]..=[`MAX_RANGE_M`]; anything else becomes 0.
 //!
 //! Colour: a per-frame exposure gain and white balance, vignetting, and per-pixel
@@ -106,49 +107,77 @@ pub fn apply_depth_noise(
         return;
     }
     let truth = z.to_vec();
-    let jump = |a: f32, b: f32| (a - b).abs() > 0.04 * a.min(b).max(0.3) || (a > 0.0) != (b > 0.0);
-    // discontinuities (both sides of a jump) and the projector shadow
+    // Discontinuities are found in inverse depth, which is linear across the image
+    // on a plane: a jump between two pixels that is large (2 %) and much larger
+    // than the step beside it on at least one side. Planes seen at grazing angles
+    // (large but steady steps) are no discontinuities.
+    let inv: Vec<f32> = truth
+        .iter()
+        .map(|&d| if d > 0.0 { 1.0 / d } else { 0.0 })
+        .collect();
+    let is_jump = |prev: Option<f32>, a: f32, b: f32, next: Option<f32>| -> bool {
+        if (a > 0.0) != (b > 0.0) {
+            return true;
+        }
+        if a <= 0.0 {
+            return false;
+        }
+        let step = (b - a).abs();
+        let side = |o: Option<f32>, x: f32| match o {
+            Some(o) if o > 0.0 => (x - o).abs(),
+            _ => 0.0,
+        };
+        let beside = side(prev, a).min(side(next, b));
+        step > 0.02 * a.max(b) && step > 3.0 * beside
+    };
+    let at = |i: usize| inv.get(i).copied();
     let mut edge = vec![false; z.len()];
+    // horizontal jumps between u and u + 1 where the far side is left get a
+    // projector shadow; remember them
+    let mut shadow_from: Vec<usize> = Vec::new();
     for v in 0..h {
         let row = v * w;
         for u in 0..w {
             let i = row + u;
-            let zi = truth[i];
-            if u + 1 < w && jump(zi, truth[i + 1]) {
-                edge[i] = true;
-                edge[i + 1] = true;
+            let a = inv[i];
+            if u + 1 < w {
+                let prev = if u > 0 { at(i - 1) } else { None };
+                let next = if u + 2 < w { at(i + 2) } else { None };
+                if is_jump(prev, a, inv[i + 1], next) {
+                    edge[i] = true;
+                    edge[i + 1] = true;
+                    if a > 0.0 && inv[i + 1] > a {
+                        shadow_from.push(i);
+                    }
+                }
             }
-            if v + 1 < h && jump(zi, truth[i + w]) {
-                edge[i] = true;
-                edge[i + w] = true;
+            if v + 1 < h {
+                let prev = if v > 0 { at(i - w) } else { None };
+                let next = if v + 2 < h { at(i + 2 * w) } else { None };
+                if is_jump(prev, a, inv[i + w], next) {
+                    edge[i] = true;
+                    edge[i + w] = true;
+                }
             }
         }
     }
     let mut drop = vec![false; z.len()];
+    for i in 0..z.len() {
+        if edge[i] && truth[i] > 0.0 && unit_from_bits(rng.next_u64()) < 0.55 {
+            drop[i] = true;
+        }
+    }
+    // far pixel at i with a nearer surface at i + 1: the projector (to the right of
+    // the camera) cannot light a band of the far surface left of the edge
     let shadow_scale = k.fx * BASELINE_M;
-    for v in 0..h {
-        let row = v * w;
-        for u in 0..w {
-            let i = row + u;
-            let zi = truth[i];
-            if zi <= 0.0 {
-                continue;
-            }
-            if edge[i] && unit_from_bits(rng.next_u64()) < 0.55 {
-                drop[i] = true;
-            }
-            // far pixel at u with a nearer surface at u + 1: shadow to the left
-            if edge[i] && u + 1 < w {
-                let near = truth[i + 1];
-                if near > 0.0 && zi > near && jump(zi, near) {
-                    let width = (shadow_scale * (1.0 / near - 1.0 / zi)).clamp(0.0, 40.0) as usize;
-                    for s in 0..width.min(u + 1) {
-                        let j = i - s;
-                        if truth[j] > near + 0.02 {
-                            drop[j] = true;
-                        }
-                    }
-                }
+    for &i in &shadow_from {
+        let near = truth[i + 1];
+        let width = (shadow_scale * (inv[i + 1] - inv[i])).clamp(0.0, 40.0) as usize;
+        let u = i % w;
+        for s in 0..width.min(u + 1) {
+            let j = i - s;
+            if truth[j] > near + 0.02 {
+                drop[j] = true;
             }
         }
     }
@@ -174,7 +203,7 @@ pub fn apply_depth_noise(
             }
         }
         let c = cos[i];
-        if c < 0.17 || (c < 0.34 && unit_from_bits(bits >> 12) < (0.34 - c) / 0.17) {
+        if c < 0.1 || (c < 0.26 && unit_from_bits(bits >> 12) < (0.26 - c) / 0.16) {
             invalid = true;
         }
         if unit_from_bits(bits >> 28) < 0.002 {

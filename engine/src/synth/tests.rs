@@ -70,7 +70,9 @@ fn same_seed_gives_identical_files_and_another_seed_differs() {
     );
     let mut calls = Vec::new();
     let s = generate_dataset(&small_config(7), a.path(), &mut |p| calls.push(p)).unwrap();
-    generate_dataset(&small_config(7), b.path(), &mut |_| {}).unwrap();
+    // another thread count must not change a byte
+    super::writer::generate_dataset_with_threads(&small_config(7), b.path(), &mut |_| {}, 1)
+        .unwrap();
     generate_dataset(&small_config(8), c.path(), &mut |_| {}).unwrap();
     assert_eq!((s.rooms, s.scans, s.frames), (1, 2, 20));
     assert_eq!(calls.len(), 20);
@@ -173,8 +175,48 @@ fn written_truth_round_trips_and_matches_the_masks() {
             kv,
             vec![131.25, 0.0, 79.5, 0.0, 131.25, 59.5, 0.0, 0.0, 1.0]
         );
-        assert!(std::fs::metadata(sd.join("surface.ply")).unwrap().len() > 1000);
+        let ply = crate::io::ply::read_ply(&sd.join("surface.ply")).unwrap();
+        assert!(ply.len() > 10_000 && ply.is_consistent());
+        let ply_ids: std::collections::BTreeSet<u32> =
+            ply.instance_ids.as_ref().unwrap().iter().copied().collect();
+        let mut want: std::collections::BTreeSet<u32> = room.objects.iter().map(|o| o.id).collect();
+        want.insert(0);
+        assert_eq!(
+            ply_ids, want,
+            "every instance (and the structure) is sampled"
+        );
+        // the scan folder is a 7-Scenes sequence for the readers
+        assert_eq!(
+            crate::io::detect::detect_format(&sd).unwrap(),
+            crate::io::detect::DatasetFormat::SyntheticScan
+        );
+        let reader =
+            crate::io::seven_scenes::SevenScenesReader::open(&sd, crate::io::FrameSelection::ALL)
+                .unwrap();
+        let frames: Vec<_> = reader.map(|f| f.unwrap()).collect();
+        assert_eq!(frames.len(), cfg.frames);
+        let f = &frames[4];
+        assert_eq!((f.intrinsics.fx, f.intrinsics.width), (131.25, 160));
+        let (dt, dr) = pose_delta(&f.T_session_camera.unwrap(), &poses[4]);
+        assert!(dt < 1e-5 && dr < 1e-2);
+        let clean = render(room, &poses[4], &cfg.intrinsics, None).depth_metres();
+        let read = f.depth.to_metres();
+        let valid: Vec<usize> = (0..read.len()).filter(|&i| read[i] > 0.0).collect();
+        assert!(valid.len() > read.len() / 2);
+        let close = valid
+            .iter()
+            .filter(|&&i| (read[i] - clean[i]).abs() < 4.0 * axial_sigma(clean[i]) + 0.001)
+            .count();
+        assert!(
+            close as f32 > 0.98 * valid.len() as f32,
+            "{close}/{}",
+            valid.len()
+        );
     }
+    assert_eq!(
+        crate::io::detect::detect_format(dir.path()).unwrap(),
+        crate::io::detect::DatasetFormat::SyntheticDataset
+    );
 }
 
 #[test]
@@ -854,4 +896,25 @@ fn zz_debug_room() {
             o.yaw()
         );
     }
+}
+
+#[test]
+#[ignore = "preview helper: writes a small dataset to SYNTH_PREVIEW_OUT"]
+fn zz_preview() {
+    let out = std::env::var("SYNTH_PREVIEW_OUT").unwrap_or("/tmp/synth_preview".into());
+    let seed = std::env::var("SYNTH_PREVIEW_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let cfg = SynthConfig {
+        seed,
+        rooms: 6,
+        rescans: 1,
+        frames: 120,
+        intrinsics: CameraIntrinsics::TUM_DEFAULT.scaled(0.5),
+        changes: None,
+        noise: true,
+    };
+    let s = generate_dataset(&cfg, Path::new(&out), &mut |_| {}).unwrap();
+    println!("{s:?}");
 }

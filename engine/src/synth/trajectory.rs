@@ -77,32 +77,49 @@ impl LoopPath {
         if n < 8 {
             return None;
         }
-        // keep clear of tall objects (the person walks around them)
-        let obstacles: Vec<Footprint> = room
+        // walk around furniture: low pieces when possible (soft), tall ones always
+        // (hard; they stand at the walls, so the loop passes them anyway)
+        let grown = |o: &super::objects::Object, g: f32| {
+            let mut f = Footprint::of(&o.model, &o.T_map_object);
+            f.half += Vector2::repeat(g);
+            f
+        };
+        let is_tall = |o: &super::objects::Object| {
+            o.T_map_object.translation.z + o.model.height() > height - 0.5
+        };
+        let hard: Vec<Footprint> = room
             .objects
             .iter()
-            .filter(|o| o.T_map_object.translation.z + o.model.height() > height - 0.5)
-            .map(|o| {
-                let mut f = Footprint::of(&o.model, &o.T_map_object);
-                f.half += Vector2::repeat(0.3);
-                f
-            })
+            .filter(|o| is_tall(o))
+            .map(|o| grown(o, 0.3))
             .collect();
-        for p in dense.iter_mut() {
-            for f in &obstacles {
-                if f.contains_point(*p, 0.0) {
-                    let (ax, ay) = f.axes();
-                    let d = *p - f.centre;
-                    let (dx, dy) = (d.dot(&ax), d.dot(&ay));
-                    let push = if f.half.x - dx.abs() < f.half.y - dy.abs() {
-                        ax * (dx.signum() * f.half.x - dx)
-                    } else {
-                        ay * (dy.signum() * f.half.y - dy)
-                    };
-                    let q = *p + push * 1.01;
-                    if room.plan.contains_with_margin(q, MIN_WALL_DISTANCE + 0.15) {
+        let soft: Vec<Footprint> = room
+            .objects
+            .iter()
+            .filter(|o| o.support.is_none() && !is_tall(o) && o.model.height() > 0.3)
+            .map(|o| grown(o, 0.25))
+            .collect();
+        let clear = |q: Point2<f32>| {
+            room.plan.contains_with_margin(q, MIN_WALL_DISTANCE + 0.15)
+                && hard.iter().all(|f| !f.contains_point(q, 0.0))
+        };
+        for _ in 0..3 {
+            for p in dense.iter_mut() {
+                for f in &soft {
+                    if let Some(q) = push_out(f, *p)
+                        && clear(q)
+                    {
                         *p = q;
                     }
+                }
+            }
+        }
+        for p in dense.iter_mut() {
+            for f in &hard {
+                if let Some(q) = push_out(f, *p)
+                    && room.plan.contains_with_margin(q, MIN_WALL_DISTANCE + 0.15)
+                {
+                    *p = q;
                 }
             }
         }
@@ -162,6 +179,23 @@ impl LoopPath {
         let dir = (na * (1.0 - t) + nb * t).try_normalize(1e-9).unwrap_or(na);
         (a + (b - a) * t, dir)
     }
+}
+
+/// The nearest point just outside footprint `f` when `p` is inside it.
+fn push_out(f: &Footprint, p: Point2<f32>) -> Option<Point2<f32>> {
+    if !f.contains_point(p, 0.0) {
+        return None;
+    }
+    let (ax, ay) = f.axes();
+    let d = p - f.centre;
+    let (dx, dy) = (d.dot(&ax), d.dot(&ay));
+    let sign = |v: f32| if v < 0.0 { -1.0 } else { 1.0 };
+    let push = if f.half.x - dx.abs() < f.half.y - dy.abs() {
+        ax * (sign(dx) * f.half.x - dx)
+    } else {
+        ay * (sign(dy) * f.half.y - dy)
+    };
+    Some(p + push * 1.01)
 }
 
 /// Parameters of one walk.

@@ -175,6 +175,7 @@ fn write_scan(
     dir: &Path,
     done: &mut usize,
     total: usize,
+    threads: usize,
     progress: &mut dyn FnMut(SynthProgress),
 ) -> Result<ScanOutcome, SynthError> {
     std::fs::create_dir_all(dir).map_err(|e| IoError::os(dir, e))?;
@@ -190,7 +191,7 @@ fn write_scan(
     let mut first_error: Option<SynthError> = None;
     std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Encoded, SynthError>>(8);
-        for _ in 0..threads().min(n.max(1)) {
+        for _ in 0..threads.clamp(1, n.max(1)) {
             let tx = tx.clone();
             let (next, poses) = (&next, &poses);
             s.spawn(move || {
@@ -347,6 +348,17 @@ pub fn generate_dataset(
     out: &Path,
     progress: &mut dyn FnMut(SynthProgress),
 ) -> Result<DatasetSummary, SynthError> {
+    generate_dataset_with_threads(cfg, out, progress, threads())
+}
+
+/// [`generate_dataset`] with an explicit number of render threads (the output
+/// does not depend on it).
+pub(crate) fn generate_dataset_with_threads(
+    cfg: &SynthConfig,
+    out: &Path,
+    progress: &mut dyn FnMut(SynthProgress),
+    threads: usize,
+) -> Result<DatasetSummary, SynthError> {
     check_config(cfg)?;
     let start = Instant::now();
     std::fs::create_dir_all(out).map_err(|e| IoError::os(out, e))?;
@@ -384,6 +396,7 @@ pub fn generate_dataset(
                 &out.join(&rel),
                 &mut done,
                 total,
+                threads,
                 progress,
             )?;
             summary.scans += 1;
