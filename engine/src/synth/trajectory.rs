@@ -329,7 +329,7 @@ pub fn rescan_trajectory(room: &Room, frames: usize, rng: &mut Rng) -> Vec<Pose>
         .range(0.012, 0.03)
         .min(0.55 * perimeter / frames.max(1) as f32)
         .max(0.004);
-    let bias = rng.range(0.3, 0.8) * if rng.chance(0.5) { 1.0 } else { -1.0 };
+    let bias = rng.range(0.2, 0.6) * if rng.chance(0.5) { 1.0 } else { -1.0 };
     let w = Walk {
         start: perimeter * rng.range(0.25, 0.75),
         direction: if rng.chance(0.5) { 1.0 } else { -1.0 },
@@ -337,7 +337,7 @@ pub fn rescan_trajectory(room: &Room, frames: usize, rng: &mut Rng) -> Vec<Pose>
         speed,
         height: rng.range(1.45, 1.75),
         yaw_bias: bias,
-        pan_amp: rng.range(0.3, 0.5),
+        pan_amp: rng.range(0.3, 0.45),
         pan_period: rng.range(130.0, 200.0),
         pitch: -rng.range(0.15, 0.45),
     };
