@@ -238,14 +238,17 @@ pub fn apply_color_noise(img: &mut RgbImage, rng: &mut Rng) {
     let r2max = (cx * cx + cy * cy).max(1.0);
     let vignette = rng.range(0.15, 0.3);
     let table = normal_table();
-    for v in 0..h {
-        for u in 0..w {
-            let (dx, dy) = (u as f32 + 0.5 - cx, v as f32 + 0.5 - cy);
-            let g = gain * (1.0 - vignette * (dx * dx + dy * dy) / r2max);
-            let i = (v * w + u) * 3;
-            let Some(px) = img.data.get_mut(i..i + 3) else {
-                continue;
-            };
+    let col: Vec<f32> = (0..w)
+        .map(|u| {
+            let dx = u as f32 + 0.5 - cx;
+            vignette * dx * dx / r2max
+        })
+        .collect();
+    for (v, row) in img.data.chunks_exact_mut(w * 3).enumerate().take(h) {
+        let dy = v as f32 + 0.5 - cy;
+        let rv = vignette * dy * dy / r2max;
+        for (px, cu) in row.chunks_exact_mut(3).zip(&col) {
+            let g = gain * (1.0 - rv - cu);
             let bits = rng.next_u64();
             for ch in 0..3 {
                 let x = px[ch] as f32 * g * wb[ch];
