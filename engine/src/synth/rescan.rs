@@ -129,7 +129,6 @@ pub fn make_rescan(
     }
     let mut out = room.clone();
     out.objects = placer.into_objects();
-    out.symmetric = false;
     perturb_lighting(&mut out, &mut rng);
     changes.sort_by_key(|c| c.instance);
     (out, changes)

@@ -288,8 +288,9 @@ pub struct Room {
     pub objects: Vec<Object>,
     /// Lights.
     pub lighting: Lighting,
-    /// True when the layout was built symmetric under a 180° turn about the room
-    /// centre, with only a few objects breaking the symmetry.
+    /// True when the reference layout was built symmetric under a 180° turn about
+    /// the room centre, with only a few objects breaking the symmetry (kept in
+    /// rescans, whose changes may break it further).
     pub symmetric: bool,
 }
 
