@@ -53,6 +53,10 @@ pub use planes::{PlaneKind, PlaneSegment};
 /// plane `i` of [`Segmentation::planes`]. Object segments are `1..`, 0 is "none".
 pub const STRUCTURE_BASE: u32 = 0x8000_0000;
 
+/// Largest angle between a cell's normal and an object surface's for the cell
+/// to join the surface's fringe (tuned on synthetic rooms).
+const SURFACE_FRINGE_MAX_ANGLE_DEG: f32 = 53.0;
+
 /// Parameters of [`segment_frame`]. Cell counts are grid cells (at `step`), not
 /// full-resolution pixels; distances are metres, angles degrees.
 #[derive(Debug, Clone, PartialEq)]
@@ -357,6 +361,35 @@ fn check_frame(frame: &RgbdFrame) -> Result<(), SegmentError> {
     Ok(())
 }
 
+/// Planes of the frame: detected, grown over their fringe, classified, and object
+/// surfaces grown over their whole fringe.
+fn find_planes(
+    maps: &maps::GridMaps,
+    k: &crate::frame::CameraIntrinsics,
+    cfg: &SegmentConfig,
+) -> Vec<planes::DetectedPlane> {
+    let mut detected = planes::detect_planes(maps, k, cfg, STRUCTURE_BASE);
+    planes::extend_planes(maps, &mut detected, k, cfg, STRUCTURE_BASE, &|_| 1, -1.0);
+    classify::classify_planes(maps, &mut detected, cfg);
+    // An object surface takes its whole near-plane fringe (normals within 53°), so
+    // that what stands on it cannot reach it through a gradual (smoothed) crease.
+    let surface_rings = |p: &PlaneSegment| match p.kind {
+        PlaneKind::Surface => usize::MAX,
+        _ => 0,
+    };
+    let min_cos = SURFACE_FRINGE_MAX_ANGLE_DEG.to_radians().cos();
+    planes::extend_planes(
+        maps,
+        &mut detected,
+        k,
+        cfg,
+        STRUCTURE_BASE,
+        &surface_rings,
+        min_cos,
+    );
+    detected
+}
+
 /// Segments one RGB-D frame into planes and object segments on the
 /// grid of `cfg.step`.
 ///
@@ -404,8 +437,7 @@ pub fn segment_frame(frame: &RgbdFrame, cfg: &SegmentConfig) -> Result<Segmentat
             valid_cells: 0,
         });
     }
-    let mut detected = planes::detect_planes(&maps, &frame.intrinsics, cfg, STRUCTURE_BASE);
-    classify::classify_planes(&maps, &mut detected, cfg);
+    let detected = find_planes(&maps, &frame.intrinsics, cfg);
     for p in &detected {
         if p.plane.kind != PlaneKind::Structure && !cfg.surfaces_as_structure {
             continue;

@@ -18,7 +18,11 @@
 //! Planes are in the camera frame: `normal · p + offset = 0`, the unit normal points
 //! towards the camera, so `offset` is the camera's distance to the plane (metres).
 //! Results are deterministic for a given `seed` and sorted by cell count
-//! (descending), ties by detection order.
+//! (descending), ties by detection order. After detection, planes grow over
+//! neighbouring cells within their inlier distance whatever their normals
+//! (`extend_planes`): every plane by one ring, then (once classified) object
+//! surfaces over all such connected cells whose normals lie within 53° of the
+//! plane's.
 
 use nalgebra::{Matrix3, Point3, SymmetricEigen, Vector3};
 
@@ -325,4 +329,73 @@ pub(crate) fn detect_planes(
         p.plane.label = structure_base.saturating_add(i as u32);
     }
     found
+}
+
+/// Grows every plane by `rings(plane)` rings of 4-connected valid cells that lie
+/// within its inlier distance and whose normal (where they have one) has a cosine
+/// of at least `min_cos` with the plane's (-1: any; the fringe where smoothed
+/// normals bend towards a crease), so that the fringe neither joins the objects
+/// standing on the plane nor links them to it; `usize::MAX` grows over every
+/// connected such cell. Cells already on a plane stay where they are; planes grow
+/// in order. Cell counts and areas are updated, the fitted plane parameters are
+/// not; the planes are sorted again by cell count (descending, stable) and
+/// labelled `structure_base + i`.
+pub(crate) fn extend_planes(
+    maps: &GridMaps,
+    planes: &mut [DetectedPlane],
+    k: &CameraIntrinsics,
+    cfg: &SegmentConfig,
+    structure_base: u32,
+    rings: &dyn Fn(&PlaneSegment) -> usize,
+    min_cos: f32,
+) {
+    let (w, h) = (maps.width, maps.height);
+    let mut taken = vec![false; maps.depth.len()];
+    for p in planes.iter() {
+        p.cells.iter().for_each(|&i| taken[i] = true);
+    }
+    for p in planes.iter_mut() {
+        let (n, d) = (p.plane.normal, p.plane.offset);
+        let near = |i: usize| {
+            let z = maps.depth[i];
+            z > 0.0
+                && (n.dot(&maps.points[i]) + d).abs()
+                    <= cfg.plane_inlier_distance + cfg.plane_inlier_rel * z
+                && (!maps.has_normal(i) || maps.normals[i].dot(&n) >= min_cos)
+        };
+        let before = p.cells.len();
+        let mut ring: Vec<usize> = p.cells.clone();
+        for _ in 0..rings(&p.plane) {
+            if ring.is_empty() {
+                break;
+            }
+            let mut next = Vec::new();
+            for &i in &ring {
+                let (x, y) = (i % w, i / w);
+                let neighbours = [
+                    (x > 0).then(|| i - 1),
+                    (x + 1 < w).then(|| i + 1),
+                    (y > 0).then(|| i - w),
+                    (y + 1 < h).then(|| i + w),
+                ];
+                for j in neighbours.into_iter().flatten() {
+                    if !taken[j] && near(j) {
+                        taken[j] = true;
+                        next.push(j);
+                    }
+                }
+            }
+            p.cells.extend_from_slice(&next);
+            ring = next;
+        }
+        if p.cells.len() > before {
+            p.cells.sort_unstable();
+            p.plane.pixel_count = p.cells.len();
+            p.plane.area_m2 = cells_area(maps, &p.cells, &n, k);
+        }
+    }
+    planes.sort_by_key(|p| std::cmp::Reverse(p.plane.pixel_count));
+    for (i, p) in planes.iter_mut().enumerate() {
+        p.plane.label = structure_base.saturating_add(i as u32);
+    }
 }
