@@ -185,32 +185,6 @@ fn perm(i: u32) -> u32 {
     PERM[(i & 255) as usize] as u32
 }
 
-/// Smooth value noise in `[0, 1)` at `(x, y, z)` (lattice spacing 1; the pattern
-/// repeats every 256 lattice cells along each axis).
-pub fn value_noise3(x: f32, y: f32, z: f32, seed: u32) -> f32 {
-    let (fx, fy, fz) = (fast_floor(x), fast_floor(y), fast_floor(z));
-    let s = seed.wrapping_mul(0x9E37_79B1);
-    let ix = (fx as i32 as u32).wrapping_add(s >> 24);
-    let iy = (fy as i32 as u32).wrapping_add(s >> 16);
-    let iz = (fz as i32 as u32).wrapping_add(s >> 8);
-    let (tx, ty, tz) = (fade(x - fx), fade(y - fy), fade(z - fz));
-    let (a, b) = (perm(ix), perm(ix.wrapping_add(1)));
-    let (aa, ab) = (
-        perm(a.wrapping_add(iy)),
-        perm(a.wrapping_add(iy).wrapping_add(1)),
-    );
-    let (ba, bb) = (
-        perm(b.wrapping_add(iy)),
-        perm(b.wrapping_add(iy).wrapping_add(1)),
-    );
-    let v = |h: u32, dz: u32| LATTICE[(h.wrapping_add(iz).wrapping_add(dz) & 255) as usize];
-    let x00 = lerp(v(aa, 0), v(ba, 0), tx);
-    let x10 = lerp(v(ab, 0), v(bb, 0), tx);
-    let x01 = lerp(v(aa, 1), v(ba, 1), tx);
-    let x11 = lerp(v(ab, 1), v(bb, 1), tx);
-    lerp(lerp(x00, x10, ty), lerp(x01, x11, ty), tz)
-}
-
 /// Smooth 2-D value noise in `[0, 1)` (lattice spacing 1; repeats every 256
 /// cells).
 pub fn value_noise2(x: f32, y: f32, seed: u32) -> f32 {
@@ -226,7 +200,7 @@ pub fn value_noise2(x: f32, y: f32, seed: u32) -> f32 {
 
 /// Value noise on a surface point: 2-D noise of a projection of `p` (scaled by
 /// `scale`) that varies in both directions on any axis-aligned plane and smoothly
-/// on curved surfaces. Cheaper than [`value_noise3`].
+/// on curved surfaces.
 #[inline]
 pub fn surface_noise(p: &Point3<f32>, scale: f32, seed: u32) -> f32 {
     value_noise2((p.x + p.y) * scale, (p.z + 0.7 * (p.x - p.y)) * scale, seed)
