@@ -10,6 +10,7 @@ use super::furniture::{self, SizeClass};
 use super::mesh::Mesh;
 use super::objects::{Material, ObjectKind, ObjectModel};
 use super::palette::{self, METAL_DARK, STEEL};
+use super::seating;
 use super::texture::Texture;
 use crate::rng::Rng;
 
@@ -23,11 +24,11 @@ fn build_raw(kind: ObjectKind, size: SizeClass, rng: &mut Rng) -> ObjectModel {
         ObjectKind::Table => furniture::table(rng, size),
         ObjectKind::CoffeeTable => furniture::coffee_table(rng),
         ObjectKind::Desk => furniture::desk(rng),
-        ObjectKind::Chair => furniture::chair(rng),
-        ObjectKind::Stool => furniture::stool(rng),
-        ObjectKind::Armchair => furniture::armchair(rng),
-        ObjectKind::Sofa => furniture::sofa(rng),
-        ObjectKind::Bed => furniture::bed(rng, size),
+        ObjectKind::Chair => seating::chair(rng),
+        ObjectKind::Stool => seating::stool(rng),
+        ObjectKind::Armchair => seating::armchair(rng),
+        ObjectKind::Sofa => seating::sofa(rng),
+        ObjectKind::Bed => seating::bed(rng, size),
         ObjectKind::Bookshelf => furniture::bookshelf(rng),
         ObjectKind::Cabinet => furniture::cabinet(rng),
         ObjectKind::Nightstand => furniture::nightstand(rng),
