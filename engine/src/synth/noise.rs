@@ -123,12 +123,14 @@ pub fn apply_depth_noise(
             return false;
         }
         let step = (b - a).abs();
+        if step <= 0.02 * a.max(b) {
+            return false;
+        }
         let side = |o: Option<f32>, x: f32| match o {
             Some(o) if o > 0.0 => (x - o).abs(),
             _ => 0.0,
         };
-        let beside = side(prev, a).min(side(next, b));
-        step > 0.02 * a.max(b) && step > 3.0 * beside
+        step > 3.0 * side(prev, a).min(side(next, b))
     };
     let at = |i: usize| inv.get(i).copied();
     let mut edge = vec![false; z.len()];
