@@ -253,24 +253,20 @@ impl ChangeDetector {
         self.active.values().cloned().collect()
     }
 
-    fn decide(&self, scene: &Scene, obj: &LiveObject, claimed: &[bool]) -> Decision {
-        let live = sample(&obj.points_map, 200);
-        // In place: most of the live surface lies on some database instance.
-        let mut best_static = 0.0f32;
-        let c = mean(&live);
-        for inst in &scene.instances {
-            if (inst.centroid - c).norm() > inst.bbox.diagonal() + 0.5 {
-                continue;
-            }
-            best_static = best_static.max(overlap(
-                &live,
-                &sample(&inst.points, 400),
-                self.cfg.overlap_radius_m,
-            ));
-        }
-        if best_static >= self.cfg.static_overlap {
+    /// Decides for one live object; `in_place` says whether its surface lies on
+    /// some database instance (computed once per update by the caller).
+    fn decide(
+        &self,
+        scene: &Scene,
+        obj: &LiveObject,
+        in_place: bool,
+        claimed: &[bool],
+    ) -> Decision {
+        if in_place {
             return Decision::Static;
         }
+        let live = sample(&obj.points_map, 200);
+        let c = mean(&live);
         // Elsewhere: the best descriptor match that is not claimed in place.
         let mut best: Option<Decision> = None;
         for (di, inst) in scene.instances.iter().enumerate() {
@@ -329,22 +325,37 @@ impl ChangeDetector {
             .iter()
             .filter(|o| o.observations >= self.cfg.min_observations && o.points_map.len() >= 10)
             .collect();
-        // Database instances explained in place by some live object.
+        // Database instances explained in place by some live object, and which live
+        // objects are in place (one overlap test per nearby pair).
         let mut claimed = vec![false; scene.instances.len()];
-        for obj in &stable {
+        let mut in_place = vec![false; stable.len()];
+        for (oi, obj) in stable.iter().enumerate() {
             let live = sample(&obj.points_map, 200);
+            let c = mean(&live);
             for (di, inst) in scene.instances.iter().enumerate() {
+                if (inst.centroid - c).norm() > inst.bbox.diagonal() + 0.5 {
+                    continue;
+                }
                 if overlap(&live, &sample(&inst.points, 400), self.cfg.overlap_radius_m)
                     >= self.cfg.static_overlap
-                    && let Some(c) = claimed.get_mut(di)
                 {
-                    *c = true;
+                    if let Some(c) = claimed.get_mut(di) {
+                        *c = true;
+                    }
+                    if let Some(p) = in_place.get_mut(oi) {
+                        *p = true;
+                    }
                 }
             }
         }
         let mut moved_db = vec![false; scene.instances.len()];
-        for obj in &stable {
-            let d = self.decide(scene, obj, &claimed);
+        for (oi, obj) in stable.iter().enumerate() {
+            let d = self.decide(
+                scene,
+                obj,
+                in_place.get(oi).copied().unwrap_or(false),
+                &claimed,
+            );
             let track = self.live.entry(obj.id).or_insert(LiveTrack {
                 last: None,
                 streak: 0,

@@ -35,9 +35,7 @@ use nalgebra::UnitQuaternion;
 
 use crate::frame::{CameraIntrinsics, Pose, RgbdFrame};
 use crate::io::image_io::{check_size, image_size, read_depth_u16, read_rgb};
-use crate::io::pose_text::{
-    content_lines, parse_intrinsics_text, parse_numbers, pose_from_translation_quaternion_xyzw,
-};
+use crate::io::pose_text::{content_lines, parse_intrinsics_text};
 use crate::io::{FrameSelection, FrameSource, IoError};
 
 /// Raw depth units per metre of TUM depth PNGs.
@@ -119,30 +117,10 @@ fn parse_file_list(dir: &Path, list: &Path) -> Result<Vec<Stamped>, IoError> {
     Ok(out)
 }
 
-/// Parses `groundtruth.txt` into poses sorted by timestamp.
+/// Parses `groundtruth.txt` (the TUM trajectory format) into poses sorted by
+/// timestamp.
 fn parse_groundtruth(path: &Path) -> Result<Vec<(f64, Pose)>, IoError> {
-    let text = read_text(path)?;
-    let mut out = Vec::new();
-    for (line, content) in content_lines(&text) {
-        let v = parse_numbers(path, line, content)?;
-        let [t, tx, ty, tz, qx, qy, qz, qw] = v[..] else {
-            return Err(IoError::malformed(
-                path,
-                line,
-                format!(
-                    "expected 8 values `timestamp tx ty tz qx qy qz qw`, found {}",
-                    v.len()
-                ),
-            ));
-        };
-        let pose = pose_from_translation_quaternion_xyzw(
-            path,
-            Some(line),
-            [tx, ty, tz],
-            [qx, qy, qz, qw],
-        )?;
-        out.push((t, pose));
-    }
+    let mut out = crate::io::trajectory::read_tum_trajectory(path)?;
     out.sort_by(|a, b| a.0.total_cmp(&b.0));
     Ok(out)
 }
