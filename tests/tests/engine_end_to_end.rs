@@ -20,6 +20,7 @@ fn dataset(dir: &std::path::Path, rooms: usize, frames: usize) -> crossloc::synt
         rooms,
         rescans: 1,
         frames,
+        reference_frames: None,
         intrinsics: CameraIntrinsics::TUM_DEFAULT.scaled(0.5),
         changes: Some(2),
         noise: true,

@@ -25,6 +25,10 @@ pub struct SynthArgs {
     /// Frames per scan.
     #[arg(long, default_value_t = 300)]
     pub frames: usize,
+    /// Frames of the reference scan `scan_00` (default: `--frames`); its walk goes
+    /// once around the room with about 30 frames per metre of the loop.
+    #[arg(long)]
+    pub reference_frames: Option<usize>,
     /// Changes per rescan (default: drawn in 2..=5).
     #[arg(long)]
     pub changes: Option<usize>,
@@ -55,6 +59,7 @@ pub fn config(args: &SynthArgs) -> SynthConfig {
         rooms: args.rooms,
         rescans: args.rescans,
         frames: args.frames,
+        reference_frames: args.reference_frames,
         intrinsics,
         changes: args.changes,
         noise: !args.no_noise,
@@ -67,7 +72,7 @@ pub fn run(args: &SynthArgs) -> Result<()> {
         anyhow::bail!("{}: output folder is not empty", args.out.display());
     }
     let cfg = config(args);
-    let total = (args.rooms * (1 + args.rescans) * args.frames) as u64;
+    let total = (args.rooms * (cfg.frames_of_scan(0) + args.rescans * args.frames)) as u64;
     let pb = progress::bar(total, "rendering");
     let start = Instant::now();
     let summary = generate_dataset(&cfg, &args.out, &mut |_p| pb.inc(1)).with_context(|| {

@@ -113,12 +113,26 @@ pub struct SynthConfig {
     pub rescans: usize,
     /// Frames per scan.
     pub frames: usize,
+    /// Frames of the reference scan (`scan_00`, the mapping pass) when it should
+    /// differ from `frames`; its walk goes once around the room when given enough
+    /// frames (about 30 per metre of the loop).
+    pub reference_frames: Option<usize>,
     /// Camera intrinsics (image size included).
     pub intrinsics: CameraIntrinsics,
     /// Primary changes per rescan; `None` draws 2..=5 per rescan.
     pub changes: Option<usize>,
     /// Apply the depth and colour noise models.
     pub noise: bool,
+}
+
+impl SynthConfig {
+    /// Frames of scan `scan` (0 is the reference scan).
+    pub fn frames_of_scan(&self, scan: usize) -> usize {
+        match (scan, self.reference_frames) {
+            (0, Some(f)) => f,
+            _ => self.frames,
+        }
+    }
 }
 
 impl Default for SynthConfig {
@@ -129,6 +143,7 @@ impl Default for SynthConfig {
             rooms: 1,
             rescans: 1,
             frames: 300,
+            reference_frames: None,
             intrinsics: CameraIntrinsics::TUM_DEFAULT,
             changes: None,
             noise: true,

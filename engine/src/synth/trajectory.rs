@@ -209,6 +209,9 @@ struct Walk {
     pan_amp: f32,
     pan_period: f32,
     pitch: f32,
+    /// A point (map x, y) the walker keeps looking towards instead of straight
+    /// into the room from the path.
+    focus: Option<Point2<f32>>,
 }
 
 /// Smooth random wobble: a sum of two sines with random phases, in `[-1, 1]`.
@@ -264,8 +267,12 @@ fn walk(room: &Room, frames: usize, w: &Walk, rng: &mut Rng) -> Vec<Pose> {
         let fi = i as f32;
         let (p, inward) = path.at(s);
         let bob = 0.012 * (TAU * fi / 17.0).sin() * (w.speed / 0.03).min(1.0);
-        // the walker's heading into the room, turning at most MAX_BASE_TURN per frame
-        let target = inward.y.atan2(inward.x);
+        // the walker's heading into the room (or towards the focus), turning at
+        // most MAX_BASE_TURN per frame
+        let target = match w.focus {
+            Some(f) if (f - p).norm() > 0.5 => (f.y - p.y).atan2(f.x - p.x),
+            _ => inward.y.atan2(inward.x),
+        };
         let b = match base {
             None => target,
             Some(prev) => {
@@ -297,6 +304,19 @@ fn max_inset(room: &Room) -> f32 {
     (0.5 * narrow - 0.35).max(MIN_WALL_DISTANCE + 0.1)
 }
 
+/// The mean position (map x, y) of the room's objects, if it has any.
+fn furniture_centre(room: &Room) -> Option<Point2<f32>> {
+    if room.objects.is_empty() {
+        return None;
+    }
+    let n = room.objects.len() as f32;
+    let sum = room.objects.iter().fold(Vector2::zeros(), |a, o| {
+        let t = o.T_map_object.translation.vector;
+        a + Vector2::new(t.x, t.y)
+    });
+    Some(Point2::from(sum / n))
+}
+
 /// The reference scan's walk: once around the room (when `frames` allows at
 /// ≤ 3.5 cm per frame), looking into the room with a slow pan.
 pub fn reference_trajectory(room: &Room, frames: usize, rng: &mut Rng) -> Vec<Pose> {
@@ -314,12 +334,15 @@ pub fn reference_trajectory(room: &Room, frames: usize, rng: &mut Rng) -> Vec<Po
         pan_amp: rng.range(0.45, 0.65),
         pan_period: rng.range(150.0, 220.0),
         pitch: -rng.range(0.2, 0.38),
+        focus: None,
     };
     walk(room, frames, &w, rng)
 }
 
 /// A rescan's walk: partial coverage starting a quarter to three quarters of the
-/// loop away from the reference start, either direction, looking off-centre.
+/// loop away from the reference start, either direction, looking towards the
+/// room's furniture (the mean of the object positions) a little off-centre, as a
+/// person rescanning a room does.
 pub fn rescan_trajectory(room: &Room, frames: usize, rng: &mut Rng) -> Vec<Pose> {
     let inset = rng.range(0.95, 1.35).min(max_inset(room));
     let perimeter = LoopPath::new(room, inset, 1.6)
@@ -329,7 +352,7 @@ pub fn rescan_trajectory(room: &Room, frames: usize, rng: &mut Rng) -> Vec<Pose>
         .range(0.012, 0.03)
         .min(0.55 * perimeter / frames.max(1) as f32)
         .max(0.004);
-    let bias = rng.range(0.2, 0.6) * if rng.chance(0.5) { 1.0 } else { -1.0 };
+    let bias = rng.range(0.1, 0.35) * if rng.chance(0.5) { 1.0 } else { -1.0 };
     let w = Walk {
         start: perimeter * rng.range(0.25, 0.75),
         direction: if rng.chance(0.5) { 1.0 } else { -1.0 },
@@ -340,6 +363,7 @@ pub fn rescan_trajectory(room: &Room, frames: usize, rng: &mut Rng) -> Vec<Pose>
         pan_amp: rng.range(0.3, 0.45),
         pan_period: rng.range(130.0, 200.0),
         pitch: -rng.range(0.15, 0.45),
+        focus: furniture_centre(room),
     };
     walk(room, frames, &w, rng)
 }

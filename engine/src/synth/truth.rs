@@ -195,7 +195,8 @@ pub struct SynthDataset {
     pub rooms: Vec<String>,
     /// Rescans per room.
     pub rescans: usize,
-    /// Frames per scan.
+    /// Frames per rescan (each scan's own count, the reference scan's included, is
+    /// in its [`ScanEntry`]).
     pub frames_per_scan: usize,
     /// Camera intrinsics.
     pub intrinsics: CameraIntrinsics,

@@ -184,7 +184,7 @@ fn write_scan(
         &dir.join("camera-intrinsics.txt"),
         intrinsics_text(&k).as_bytes(),
     )?;
-    let poses = scan_trajectory(room, cfg.seed, scan, cfg.frames);
+    let poses = scan_trajectory(room, cfg.seed, scan, cfg.frames_of_scan(scan));
     let n = poses.len();
     let next = AtomicUsize::new(0);
     let mut frames: Vec<FrameTruth> = Vec::with_capacity(n);
@@ -328,12 +328,16 @@ fn check_config(cfg: &SynthConfig) -> Result<(), SynthError> {
             cfg.intrinsics
         )));
     }
-    if cfg.frames == 0 || cfg.rooms == 0 {
+    if cfg.frames == 0 || cfg.rooms == 0 || cfg.reference_frames == Some(0) {
         return Err(SynthError::Config(
             "rooms and frames must be at least 1".into(),
         ));
     }
-    if cfg.rooms > 1000 || cfg.rescans > 99 || cfg.frames > 999_999 {
+    if cfg.rooms > 1000
+        || cfg.rescans > 99
+        || cfg.frames > 999_999
+        || cfg.reference_frames.is_some_and(|f| f > 999_999)
+    {
         return Err(SynthError::Config(
             "at most 1000 rooms, 99 rescans and 999999 frames per scan".into(),
         ));
@@ -362,7 +366,7 @@ pub(crate) fn generate_dataset_with_threads(
     check_config(cfg)?;
     let start = Instant::now();
     std::fs::create_dir_all(out).map_err(|e| IoError::os(out, e))?;
-    let total = cfg.rooms * (1 + cfg.rescans) * cfg.frames;
+    let total = cfg.rooms * (cfg.frames_of_scan(0) + cfg.rescans * cfg.frames);
     let mut done = 0usize;
     let mut entries = Vec::new();
     let mut summary = DatasetSummary::default();
