@@ -78,6 +78,11 @@ pub struct RelocSummary {
     pub false_fix_frames: usize,
     /// Index of the first frame reported Localised, if any.
     pub first_fix_frame: Option<u64>,
+    /// Index of the first localisable frame, if any.
+    pub first_localisable_frame: Option<u64>,
+    /// Frames streamed from the first localisable frame up to and including the
+    /// first fix (1: fixed on the first localisable frame; 0: fixed before it).
+    pub frames_to_first_fix: Option<u64>,
     /// Share of localisable frames after the first fix that are within 5 cm and 5°.
     pub success_rate_after_first_fix: f64,
     /// Median translation error over frames with an estimate, metres.
@@ -92,12 +97,18 @@ pub fn summarise_reloc(frames: &[RelocFrame], T_map_session_true: &Pose) -> Relo
     let (mut ok5, mut ok10) = (0usize, 0usize);
     let mut false_fix = 0usize;
     let mut first_fix = None;
+    let (mut first_fix_pos, mut first_loc_pos, mut first_loc) = (None, None, None);
     let (mut after_fix, mut after_fix_ok) = (0usize, 0usize);
     let (mut terr, mut rerr) = (Vec::new(), Vec::new());
-    for f in frames {
+    for (pos, f) in frames.iter().enumerate() {
         let err = f.estimate.map(|e| pose_error(&e, T_map_session_true));
         if f.localised && first_fix.is_none() {
             first_fix = Some(f.index);
+            first_fix_pos = Some(pos as u64);
+        }
+        if f.localisable && first_loc.is_none() {
+            first_loc = Some(f.index);
+            first_loc_pos = Some(pos as u64);
         }
         if let Some(e) = err {
             terr.push(e.translation_m as f64);
@@ -126,6 +137,11 @@ pub fn summarise_reloc(frames: &[RelocFrame], T_map_session_true: &Pose) -> Relo
         false_fix_rate: ratio(false_fix, frames.len()),
         false_fix_frames: false_fix,
         first_fix_frame: first_fix,
+        first_localisable_frame: first_loc,
+        frames_to_first_fix: match (first_fix_pos, first_loc_pos) {
+            (Some(f), Some(l)) => Some((f + 1).saturating_sub(l)),
+            _ => None,
+        },
         success_rate_after_first_fix: ratio(after_fix_ok, after_fix),
         median_translation_error_m: percentile(&terr, 50.0),
         median_rotation_error_deg: percentile(&rerr, 50.0),
