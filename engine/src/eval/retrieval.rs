@@ -48,6 +48,10 @@ pub fn rank_scenes_for_sequence(
                 id: i.id,
                 centroid_session: i.centroid,
                 descriptor: d,
+                extent: crate::db::build::oriented_box(i.points())
+                    .half_extents
+                    .max()
+                    * 2.0,
             })
         })
         .collect();

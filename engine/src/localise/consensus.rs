@@ -1,11 +1,12 @@
 //! Scoring a candidate `T_map_session` against every correspondence.
 //!
-//! A correspondence is an inlier when `|T·p_session − p_map| < threshold`.
+//! A correspondence is an inlier when `|T·p_session − p_map| < threshold + slack`
+//! (its own slack, see [`Correspondence::slack`]).
 //! Inliers are then made one-to-one: each live and each database instance is
 //! counted once, keeping its best match (highest effective weight, then lowest
 //! residual, then lowest index, so the result is deterministic). The score is the
-//! truncated-quadratic (MSAC) consensus `Σ wᵢ·(1 − rᵢ²/threshold²)` over the kept
-//! inliers, where `wᵢ` is the effective weight.
+//! truncated-quadratic (MSAC) consensus `Σ wᵢ·(1 − rᵢ²/tᵢ²)` over the kept
+//! inliers, where `wᵢ` is the effective weight and `tᵢ` the candidate's threshold.
 
 use super::correspondence::Correspondence;
 use crate::frame::Pose;
@@ -44,11 +45,14 @@ pub(crate) fn evaluate(
     threshold: f32,
     scratch: &mut Scratch,
 ) -> Consensus {
-    let thr2 = (threshold as f64) * (threshold as f64);
+    let thr2 = |c: &Correspondence| {
+        let t = (threshold + c.slack_m()) as f64;
+        t * t
+    };
     scratch.hits.clear();
     for (i, c) in candidates.iter().enumerate() {
         let r2 = (T_map_session * c.p_session - c.p_map).norm_squared() as f64;
-        if r2 < thr2 {
+        if r2 < thr2(c) {
             scratch.hits.push((i, r2));
         }
     }
@@ -71,7 +75,7 @@ pub(crate) fn evaluate(
         scratch.used_live.push(c.live);
         scratch.used_db.push(c.db);
         out.inliers.push(i);
-        out.score += w(i) * (1.0 - r2 / thr2);
+        out.score += w(i) * (1.0 - r2 / thr2(c));
         sq += r2;
     }
     if !out.inliers.is_empty() {
@@ -93,6 +97,7 @@ mod tests {
             p_session: Point3::new(s, 0.0, 0.0),
             p_map: Point3::new(m, 0.0, 0.0),
             weight,
+            slack: 0.0,
         }
     }
 
@@ -114,5 +119,41 @@ mod tests {
         let expected = 0.9 * (1.0 - 0.01 / 0.09) + 0.7;
         assert!((cons.score - expected).abs() < 1e-5, "{}", cons.score);
         assert!((cons.rmse - (0.01f64 / 2.0).sqrt()).abs() < 1e-5);
+    }
+
+    #[test]
+    fn slack_widens_the_threshold_of_its_own_correspondence() {
+        let mut far = c(0, 0, 0.0, 0.5, 1.0); // residual 0.5
+        let w = [1.0f64];
+        let mut s = Scratch::default();
+        let none = evaluate(
+            &Pose::identity(),
+            std::slice::from_ref(&far),
+            &w,
+            0.3,
+            &mut s,
+        );
+        assert!(none.inliers.is_empty());
+        far.slack = 0.3; // threshold 0.6
+        let one = evaluate(
+            &Pose::identity(),
+            std::slice::from_ref(&far),
+            &w,
+            0.3,
+            &mut s,
+        );
+        assert_eq!(one.inliers, vec![0]);
+        assert!(
+            (one.score - (1.0 - 0.25 / 0.36)).abs() < 1e-6,
+            "{}",
+            one.score
+        );
+        // Negative slack counts as none.
+        far.slack = -1.0;
+        assert!(
+            evaluate(&Pose::identity(), &[far], &w, 0.3, &mut s)
+                .inliers
+                .is_empty()
+        );
     }
 }

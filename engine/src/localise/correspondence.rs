@@ -24,6 +24,11 @@ pub struct Correspondence {
     pub p_map: Point3<f32>,
     /// Descriptor similarity (larger is better; negative values count as 0).
     pub weight: f32,
+    /// How far (metres, ≥ 0) the live centroid may lie from the database centroid
+    /// of the same object because the live instance shows only part of it (a
+    /// half-seen bed has its centroid half a metre off). Added to the pairwise
+    /// distance tolerance and to the inlier threshold for this correspondence.
+    pub slack: f32,
 }
 
 impl Correspondence {
@@ -32,6 +37,12 @@ impl Correspondence {
         self.p_session.coords.iter().all(|v| v.is_finite())
             && self.p_map.coords.iter().all(|v| v.is_finite())
             && self.weight.is_finite()
+            && self.slack.is_finite()
+    }
+
+    /// The slack clamped to be non-negative.
+    pub fn slack_m(&self) -> f32 {
+        self.slack.max(0.0)
     }
 
     /// True when the two correspondences share a live or a database instance.
@@ -93,7 +104,7 @@ impl TripleCheck {
         if ds.min(dm) < self.min_side {
             return Err(TripleRejection::TooSmall);
         }
-        if (ds - dm).abs() > self.distance_tolerance {
+        if (ds - dm).abs() > self.distance_tolerance + a.slack_m() + b.slack_m() {
             return Err(TripleRejection::DistanceMismatch);
         }
         Ok(())
@@ -196,6 +207,7 @@ mod tests {
             p_session: Point3::from(s),
             p_map: Point3::from(m),
             weight: 1.0,
+            slack: 0.0,
         }
     }
 

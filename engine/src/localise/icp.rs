@@ -135,11 +135,28 @@ pub struct IcpResult {
     pub degenerate_directions: usize,
 }
 
+/// Edge of the cells of [`IcpTarget`]'s occupancy prefilter, metres.
+const NEAR_CELL_M: f32 = 0.25;
+/// Cells of dilation of the prefilter: every point within
+/// `NEAR_DILATION × NEAR_CELL_M` of a target point is in a marked cell.
+const NEAR_DILATION: i32 = 2;
+
 /// The fixed map-frame surface ICP aligns to, indexed once for many queries.
+///
+/// Besides the k-d tree it keeps the set of coarse cells near the surface: a
+/// nearest-neighbour search for a point far from every target point (as a wrong
+/// hypothesis puts many) explores much of the tree, while the cell test answers
+/// "nothing within the radius" at once.
 pub struct IcpTarget {
     tree: ImmutableKdTree<f32, 3>,
     points: Vec<Point3<f32>>,
     normals: Vec<Vector3<f32>>,
+    near: std::collections::HashSet<(i32, i32, i32)>,
+}
+
+fn near_cell(p: &Point3<f32>) -> (i32, i32, i32) {
+    let c = |v: f32| (v / NEAR_CELL_M).floor().clamp(-1e9, 1e9) as i32;
+    (c(p.x), c(p.y), c(p.z))
 }
 
 impl std::fmt::Debug for IcpTarget {
@@ -194,10 +211,24 @@ impl IcpTarget {
             ImmutableKdTree::new_from_slice(&coords).map_err(|e| RegistrationError::Index {
                 message: e.to_string(),
             })?;
+        let occupied: std::collections::BTreeSet<(i32, i32, i32)> =
+            points.iter().map(near_cell).collect();
+        let mut near = std::collections::HashSet::new();
+        let d = NEAR_DILATION;
+        for (x, y, z) in occupied {
+            for dx in -d..=d {
+                for dy in -d..=d {
+                    for dz in -d..=d {
+                        near.insert((x + dx, y + dy, z + dz));
+                    }
+                }
+            }
+        }
         Ok(IcpTarget {
             tree,
             points,
             normals: unit,
+            near,
         })
     }
 
@@ -232,15 +263,22 @@ impl IcpTarget {
         (i < self.points.len()).then(|| (i, r.distance.max(0.0).sqrt()))
     }
 
+    /// The nearest target point to `p` if it lies within `radius`: its index and
+    /// distance. Far points are answered from the occupancy cells without a tree
+    /// search when `radius` is within the cells' reach (0.5 m).
+    pub fn nearest_within(&self, p: &Point3<f32>, radius: f32) -> Option<(usize, f32)> {
+        if radius <= NEAR_CELL_M * NEAR_DILATION as f32 && !self.near.contains(&near_cell(p)) {
+            return None;
+        }
+        self.nearest(p).filter(|&(_, d)| d <= radius)
+    }
+
     /// Nearest target point and normal within `max_dist` of `p`. An unbounded
     /// nearest-neighbour query then a distance test: measured faster than
     /// kiddo's radius-bounded `nearest_n(1).within(r)` for points near the surface
     /// (the common case once ICP is close), slower for points far from it.
     fn pair(&self, p: &Point3<f32>, max_dist: f32) -> Option<(&Point3<f32>, &Vector3<f32>)> {
-        let (i, d) = self.nearest(p)?;
-        if d > max_dist {
-            return None;
-        }
+        let (i, _) = self.nearest_within(p, max_dist)?;
         Some((self.points.get(i)?, self.normals.get(i)?))
     }
 

@@ -28,6 +28,7 @@ pub mod icp;
 pub mod ransac;
 pub mod state;
 pub mod umeyama;
+pub mod verify;
 
 mod consensus;
 

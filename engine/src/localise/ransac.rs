@@ -12,7 +12,7 @@
 //! - Deterministic: the same candidates and config (seed included) give the same
 //!   result, bit for bit, on every platform.
 //! - Every returned hypothesis has at least `min_inliers` one-to-one inliers, each
-//!   with residual below `inlier_threshold` (metres), and returned hypotheses differ
+//!   with residual below `inlier_threshold` plus its slack (metres), and returned hypotheses differ
 //!   pairwise by more than `distinct_translation_m` or `distinct_rotation_deg`
 //!   (translation measured at the centroid of the session points).
 //! - `best_score` and `second_score` are the two best distinct scores found, the

@@ -45,6 +45,7 @@ fn scene(seed: u64, n_good: usize, n_bad: usize) -> (Vec<Correspondence>, Vec<us
                 p_session: *p,
                 p_map: T * p + noise(&mut rng, 0.03),
                 weight: rng.range(0.4, 1.0),
+                slack: 0.0,
             };
             (c, true)
         })
@@ -66,6 +67,7 @@ fn scene(seed: u64, n_good: usize, n_bad: usize) -> (Vec<Correspondence>, Vec<us
                 p_session: l,
                 p_map: T * d + noise(&mut rng, 0.03),
                 weight: rng.range(0.4, 1.0),
+                slack: 0.0,
             },
             false,
         ));
@@ -134,6 +136,7 @@ fn identical_objects_resolve_through_the_rest_of_the_scene() {
                 p_session: *p,
                 p_map: T * q + noise(&mut rng, 0.02),
                 weight: 0.95,
+                slack: 0.0,
             });
         }
     }
@@ -144,6 +147,7 @@ fn identical_objects_resolve_through_the_rest_of_the_scene() {
             p_session: *p,
             p_map: T * p + noise(&mut rng, 0.02),
             weight: 0.6,
+            slack: 0.0,
         });
         // A wrong, similar-looking match for each object.
         cands.push(Correspondence {
@@ -152,6 +156,7 @@ fn identical_objects_resolve_through_the_rest_of_the_scene() {
             p_session: *p,
             p_map: room_point(&mut rng),
             weight: 0.55,
+            slack: 0.0,
         });
     }
     let out = find_hypotheses(&cands, &RansacConfig::default()).unwrap();
@@ -194,6 +199,7 @@ fn random_correspondences_give_no_hypothesis() {
                 p_session: room_point(&mut rng),
                 p_map: room_point(&mut rng),
                 weight: rng.range(0.3, 1.0),
+                slack: 0.0,
             })
             .collect();
         let out = find_hypotheses(&cands, &RansacConfig::default()).unwrap();
@@ -235,6 +241,7 @@ fn chance_consensus_in_a_small_room_is_caught_by_the_ratio_gate() {
                     p_session: live[i % 20],
                     p_map: db[d],
                     weight: rng.range(0.3, 1.0),
+                    slack: 0.0,
                 }
             })
             .collect();

@@ -47,6 +47,18 @@ pub struct VerifiedHypothesis {
     pub inliers: usize,
     /// Share of live surface points that lie on the scene's surface under it.
     pub fitness: f32,
+    /// Share of live OBJECT points (structure left out) that lie on the scene's
+    /// surface with agreeing normals: a pose that only aligns the floor or a wall
+    /// scores low here however high its `fitness`.
+    pub object_fitness: f32,
+}
+
+impl VerifiedHypothesis {
+    /// The score hypotheses are ranked and compared by: the smaller of the two
+    /// fitnesses, so both the whole surface and the objects must agree.
+    pub fn score(&self) -> f32 {
+        self.fitness.min(self.object_fitness)
+    }
 }
 
 /// Tuning of the state machine.
@@ -62,6 +74,9 @@ pub struct StateConfig {
     pub min_inliers: usize,
     /// Minimum surface fitness for a hypothesis to count at all.
     pub min_fitness: f32,
+    /// Minimum object fitness ([`VerifiedHypothesis::object_fitness`]) for a
+    /// hypothesis to count at all.
+    pub min_object_fitness: f32,
     /// Consecutive failed verifications of the current fix before it is dropped.
     pub max_failures: usize,
     /// Consecutive evaluations without support before a candidate is dropped.
@@ -76,6 +91,7 @@ impl Default for StateConfig {
             agree_rotation_deg: 5.0,
             min_inliers: 4,
             min_fitness: 0.5,
+            min_object_fitness: 0.3,
             max_failures: 4,
             candidate_patience: 4,
         }
@@ -152,6 +168,14 @@ impl Localiser {
         }
     }
 
+    /// The scene of the hypothesis being confirmed, else of the current fix.
+    pub fn pending_scene(&self) -> Option<usize> {
+        self.pending
+            .as_ref()
+            .map(|p| p.hyp.scene)
+            .or_else(|| self.fix.as_ref().map(|f| f.scene))
+    }
+
     /// Confidence of the reported fix in `[0, 1]` (0 without a fix).
     pub fn confidence(&self) -> f32 {
         if self.state == TrackingState::Localised {
@@ -167,13 +191,15 @@ impl Localiser {
     }
 
     fn passes_gate(&self, h: &VerifiedHypothesis) -> bool {
-        h.inliers >= self.cfg.min_inliers && h.fitness >= self.cfg.min_fitness
+        h.inliers >= self.cfg.min_inliers
+            && h.fitness >= self.cfg.min_fitness
+            && h.object_fitness >= self.cfg.min_object_fitness
     }
 
     fn confidence_of(&self, h: &VerifiedHypothesis, agreements: usize) -> f32 {
         let support = 1.0 - (-(h.inliers as f32) / 6.0).exp();
         let confirm = (agreements as f32 / (self.cfg.confirmations as f32 + 2.0)).min(1.0);
-        (h.fitness.clamp(0.0, 1.0) * support * (0.5 + 0.5 * confirm)).clamp(0.0, 1.0)
+        (h.score().clamp(0.0, 1.0) * support * (0.5 + 0.5 * confirm)).clamp(0.0, 1.0)
     }
 
     /// Feeds one evaluation: the best verified hypothesis of this round (if any), and
@@ -305,6 +331,7 @@ mod tests {
             T_map_session: Pose::new(Vector3::new(x, 0.0, 0.0), Vector3::zeros()),
             inliers,
             fitness: 0.8,
+            object_fitness: 0.7,
         }
     }
 

@@ -42,6 +42,7 @@ fn timing_ransac_100_candidates_and_icp_5k_on_100k() {
             p_session: *p,
             p_map: T * p,
             weight: rng.range(0.4, 1.0),
+            slack: 0.0,
         });
     }
     while cands.len() < 100 {
@@ -53,6 +54,7 @@ fn timing_ransac_100_candidates_and_icp_5k_on_100k() {
                 p_session: objs[a],
                 p_map: T * objs[b],
                 weight: rng.range(0.4, 1.0),
+                slack: 0.0,
             });
         }
     }

@@ -51,6 +51,24 @@ pub struct LiveQuery {
     pub centroid_session: Point3<f32>,
     /// Unit descriptor.
     pub descriptor: Vec<f32>,
+    /// Largest extent of its oriented box, metres (how much of an object it shows).
+    pub extent: f32,
+}
+
+/// Largest centroid offset allowed for partial views, metres.
+pub const MAX_SLACK_M: f32 = 0.8;
+
+/// How far a live centroid may lie from its database instance's centroid when
+/// the live instance (largest extent `live_extent`) shows only part of the
+/// database instance (`db_extent`): half the missing length, at most
+/// [`MAX_SLACK_M`].
+pub fn partial_view_slack(live_extent: f32, db_extent: f32) -> f32 {
+    let s = 0.5 * (db_extent - live_extent);
+    if s.is_finite() {
+        s.clamp(0.0, MAX_SLACK_M)
+    } else {
+        0.0
+    }
 }
 
 /// One live-to-database candidate.
@@ -180,6 +198,59 @@ pub fn scene_correspondences(
                 p_session: live.centroid_session,
                 p_map: inst.centroid,
                 weight: c.similarity * if c.mutual { 1.0 } else { 0.8 },
+                slack: partial_view_slack(live.extent, inst.bbox.half_extents.max() * 2.0),
+            })
+        })
+        .collect()
+}
+
+/// The RANSAC correspondences of one scene from a search restricted to it: each
+/// live instance's `k` most similar instances of `scene` with similarity at least
+/// `min_similarity`. Restricting the search keeps the right instance among the
+/// candidates even when a partial live view resembles objects of other rooms
+/// more than its own complete database instance. Mutual matches (the database
+/// instance's most similar live instance in this search) weigh 1, others 0.8.
+pub fn scene_search_correspondences(
+    index: &EmbeddingIndex,
+    db: &SceneDatabase,
+    scene: SceneIdx,
+    lives: &[LiveQuery],
+    k: usize,
+    min_similarity: f32,
+) -> Vec<Correspondence> {
+    let Some(s) = db.scenes.get(scene) else {
+        return Vec::new();
+    };
+    let queries: Vec<Vec<f32>> = lives.iter().map(|l| l.descriptor.clone()).collect();
+    let hits = index.top_k_batch_in(&queries, k.max(1), Some(&[scene]));
+    let mut found: Vec<(usize, usize, f32)> = Vec::new();
+    for (li, hits) in hits.iter().enumerate() {
+        for &(sim, sc, inst) in hits {
+            if sc == scene && sim >= min_similarity {
+                found.push((li, inst, sim));
+            }
+        }
+    }
+    let mut best_live: BTreeMap<usize, (f32, usize)> = BTreeMap::new();
+    for &(li, inst, sim) in &found {
+        let e = best_live.entry(inst).or_insert((f32::MIN, li));
+        if sim > e.0 || (sim == e.0 && li < e.1) {
+            *e = (sim, li);
+        }
+    }
+    found
+        .iter()
+        .filter_map(|&(li, inst, sim)| {
+            let live = lives.get(li)?;
+            let d = s.instances.get(inst)?;
+            let mutual = best_live.get(&inst).is_some_and(|b| b.1 == li);
+            Some(Correspondence {
+                live: live.id,
+                db: inst as u32,
+                p_session: live.centroid_session,
+                p_map: d.centroid,
+                weight: sim * if mutual { 1.0 } else { 0.8 },
+                slack: partial_view_slack(live.extent, d.bbox.half_extents.max() * 2.0),
             })
         })
         .collect()

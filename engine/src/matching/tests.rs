@@ -56,6 +56,7 @@ fn live(id: u32, d: &[f32]) -> LiveQuery {
         id,
         centroid_session: Point3::new(id as f32, 0.0, 0.0),
         descriptor: unit(d),
+        extent: 0.5,
     }
 }
 
@@ -110,4 +111,48 @@ fn nothing_similar_gives_nothing() {
     let cfg = MatchConfig::default();
     assert!(find_candidates(&index, &lives, &cfg).is_empty());
     assert!(rank_scenes(&[], &cfg).is_empty());
+}
+
+#[test]
+fn scene_search_keeps_the_own_scene_match_even_when_others_are_closer() {
+    let db = database();
+    let index = EmbeddingIndex::build(&db, Modality::Point).unwrap();
+    // Most like the office's instance 2 (index 1 of scene 1), but the kitchen's
+    // instance 1 (index 0 of scene 0) is still a candidate within the kitchen.
+    let q = live(7, &[1.0, 0.0, 0.0, 0.12]);
+    let kitchen = scene_search_correspondences(&index, &db, 0, std::slice::from_ref(&q), 2, 0.5);
+    assert_eq!(kitchen.len(), 1, "{kitchen:?}");
+    assert_eq!((kitchen[0].live, kitchen[0].db), (7, 0));
+    assert!(
+        kitchen[0].weight > 0.95,
+        "mutual and similar: {}",
+        kitchen[0].weight
+    );
+    let office = scene_search_correspondences(&index, &db, 1, &[q], 2, 0.5);
+    assert_eq!(office.len(), 1);
+    assert_eq!(office[0].db, 1);
+    assert_eq!(office[0].p_map, Point3::new(3.0, 0.0, 0.0));
+    // No scene: nothing.
+    assert!(
+        scene_search_correspondences(&index, &db, 9, &[live(1, &[1.0, 0.0, 0.0, 0.0])], 2, 0.5)
+            .is_empty()
+    );
+}
+
+#[test]
+fn partial_views_get_slack() {
+    // A 0.6 m piece of a 2 m bed: its centroid may be 0.7 m off.
+    assert!((partial_view_slack(0.6, 2.0) - 0.7).abs() < 1e-6);
+    // Whole or larger live views: none. Huge objects: capped.
+    assert_eq!(partial_view_slack(0.4, 0.4), 0.0);
+    assert_eq!(partial_view_slack(1.0, 0.4), 0.0);
+    assert_eq!(partial_view_slack(0.1, 9.0), MAX_SLACK_M);
+    assert_eq!(partial_view_slack(f32::NAN, 1.0), 0.0);
+    // Database boxes are 0.4 m: a 0.2 m live piece gets 0.1 m.
+    let db = database();
+    let index = EmbeddingIndex::build(&db, Modality::Point).unwrap();
+    let mut q = live(1, &[0.0, 1.0, 0.0, 0.0]);
+    q.extent = 0.2;
+    let c = scene_search_correspondences(&index, &db, 0, &[q], 1, 0.5);
+    assert!((c[0].slack - 0.1).abs() < 1e-5, "{:?}", c[0]);
 }

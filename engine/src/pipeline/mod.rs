@@ -22,6 +22,7 @@ use crate::encode::GeometricColorConfig;
 use crate::frame::Pose;
 use crate::fuse::FuseConfig;
 use crate::localise::state::{StateConfig, TrackingState};
+use crate::localise::verify::Agreement;
 use crate::localise::{IcpConfig, RansacConfig};
 use crate::matching::MatchConfig;
 use crate::segment::SegmentConfig;
@@ -55,6 +56,22 @@ pub struct EngineConfig {
     pub icp_source_points: usize,
     /// Hypotheses verified per candidate scene.
     pub verify_per_scene: usize,
+    /// Scenes tried per relocalisation round, best by descriptor evidence first.
+    pub scenes_per_reloc: usize,
+    /// Further scenes tried per round, in turn (every scene of a small database is
+    /// tried every few rounds).
+    pub extra_scenes_per_reloc: usize,
+    /// Candidates per live instance within a tried scene.
+    pub scene_k: usize,
+    /// Least descriptor similarity of a candidate within a tried scene.
+    pub scene_min_similarity: f32,
+    /// Live object points used for the object fitness of a verification.
+    pub object_verify_points: usize,
+    /// Tolerances of the verification agreement tests.
+    pub agreement: Agreement,
+    /// Least coarse agreement (generous tolerances, at the unrefined pose) for a
+    /// hypothesis to be refined by ICP at all.
+    pub coarse_min_agreement: f32,
     /// A rival hypothesis with at least this share of the best fitness makes the
     /// result ambiguous (no fix).
     pub ambiguity_ratio: f32,
@@ -71,23 +88,35 @@ impl Default for EngineConfig {
             fuse: FuseConfig::default(),
             encoder: GeometricColorConfig::default(),
             matching: MatchConfig::default(),
-            ransac: RansacConfig::default(),
+            ransac: RansacConfig {
+                min_inliers: 3,
+                ..RansacConfig::default()
+            },
             icp: IcpConfig {
-                initial_max_distance: 0.3,
+                initial_max_distance: 0.5,
                 final_max_distance: 0.05,
                 max_iterations: 30,
                 ..IcpConfig::default()
             },
             state: StateConfig {
-                min_fitness: 0.35,
+                min_fitness: 0.5,
+                min_object_fitness: 0.4,
+                min_inliers: 3,
                 ..StateConfig::default()
             },
             change: ChangeConfig::default(),
             reloc_every: 3,
-            min_live_instances: 4,
+            min_live_instances: 3,
             min_instance_points: 30,
             icp_source_points: 3000,
             verify_per_scene: 5,
+            scenes_per_reloc: 3,
+            extra_scenes_per_reloc: 2,
+            scene_k: 5,
+            scene_min_similarity: 0.6,
+            object_verify_points: 1500,
+            agreement: Agreement::default(),
+            coarse_min_agreement: 0.25,
             ambiguity_ratio: 0.7,
             queue_capacity: 4,
             backpressure: Backpressure::Block,

@@ -14,13 +14,15 @@ use nalgebra::{Point3, Vector3};
 
 use super::{EngineConfig, EngineEvent, FrameResult, PipelineError, StageTimes};
 use crate::change::{ChangeDetector, LiveObject};
-use crate::db::{EmbeddingIndex, SceneDatabase};
+use crate::db::build::oriented_box;
+use crate::db::{EmbeddingIndex, Scene, SceneDatabase};
 use crate::encode::{GeometricColorEncoder, InstanceEncoder, Modality};
 use crate::frame::{Pose, RgbdFrame};
 use crate::fuse::LiveMap;
 use crate::localise::state::{Localiser, StateEvent, TrackingState, VerifiedHypothesis};
+use crate::localise::verify::{Agreement, LiveSample, VerificationTarget, agreement};
 use crate::localise::{IcpTarget, find_hypotheses};
-use crate::matching::{LiveQuery, find_candidates, rank_scenes, scene_correspondences};
+use crate::matching::{LiveQuery, find_candidates, rank_scenes, scene_search_correspondences};
 use crate::segment::{STRUCTURE_BASE, Segmentation, segment_frame};
 
 /// Points of a segmentation's structural planes (camera frame) with the plane normals.
@@ -61,18 +63,85 @@ pub(crate) fn thin<T: Copy>(items: &[T], max: usize) -> Vec<T> {
     items.iter().step_by(stride).copied().collect()
 }
 
+/// Tolerances of the coarse look at an unrefined pose (RANSAC on centroids is
+/// off by up to a few decimetres).
+const COARSE: Agreement = Agreement {
+    search_radius: 0.4,
+    plane_distance: 0.2,
+    min_cos: 0.5,
+};
+
+/// What a hypothesis is verified with: live points in the session frame.
+struct LiveSurface {
+    /// A few hundred points of `surface`, for the coarse look before ICP.
+    coarse: LiveSample,
+    /// Instances and structure, thinned, for ICP and the surface fitness.
+    surface: LiveSample,
+    /// Instance points only, thinned, with colours (object fitness).
+    objects: LiveSample,
+}
+/// The verification target of a database scene: structure and object points with
+/// normals, and the object points alone with their colours (points without a
+/// normal are left out). `None` when the scene has no usable point.
+fn verification_target(s: &Scene) -> Option<VerificationTarget> {
+    let mut pts = Vec::new();
+    let mut normals = Vec::new();
+    for (p, n) in s.structure_points.iter().zip(&s.structure_normals) {
+        if n.norm() > 1e-6 {
+            pts.push(*p);
+            normals.push(*n);
+        }
+    }
+    let (mut opts, mut onormals, mut ocolors) = (Vec::new(), Vec::new(), Vec::new());
+    let mut all_coloured = true;
+    for inst in &s.instances {
+        if inst.normals.len() != inst.points.len() {
+            continue;
+        }
+        let coloured = inst.colors.len() == inst.points.len();
+        all_coloured &= coloured;
+        for (i, (p, n)) in inst.points.iter().zip(&inst.normals).enumerate() {
+            if n.norm() > 1e-6 {
+                opts.push(*p);
+                onormals.push(*n);
+                ocolors.push(inst.colors.get(i).copied().unwrap_or([0, 0, 0]));
+            }
+        }
+    }
+    pts.extend_from_slice(&opts);
+    normals.extend_from_slice(&onormals);
+    if !all_coloured {
+        ocolors.clear();
+    }
+    let surface = match IcpTarget::new(pts, normals) {
+        Ok(t) => t,
+        Err(e) => {
+            log::warn!("scene {}: no ICP target: {e}", s.name);
+            return None;
+        }
+    };
+    Some(VerificationTarget {
+        surface,
+        objects: IcpTarget::new(opts, onormals).ok(),
+        object_colors: ocolors,
+    })
+}
+
 /// Relocalises and tracks one session against a database, frame by frame.
 pub struct Tracker {
     cfg: EngineConfig,
     db: Arc<SceneDatabase>,
     index: EmbeddingIndex,
     encoder: GeometricColorEncoder,
-    targets: BTreeMap<usize, Arc<IcpTarget>>,
+    targets: BTreeMap<usize, Arc<VerificationTarget>>,
     live: LiveMap,
-    descriptors: BTreeMap<u32, (u32, Vec<f32>)>,
+    /// Per live instance: observations when described, descriptor, largest extent.
+    descriptors: BTreeMap<u32, (u32, Vec<f32>, f32)>,
     localiser: Localiser,
     changes: Option<(usize, ChangeDetector)>,
     processed: u64,
+    /// Next scene of the round-robin in [`Tracker::scenes_to_try`].
+    next_scene: usize,
 }
 
 impl std::fmt::Debug for Tracker {
@@ -112,6 +181,7 @@ impl Tracker {
             localiser,
             changes: None,
             processed: 0,
+            next_scene: 0,
         })
     }
 
@@ -143,48 +213,50 @@ impl Tracker {
         Ok(r)
     }
 
-    fn target(&mut self, scene: usize) -> Option<Arc<IcpTarget>> {
+    fn target(&mut self, scene: usize) -> Option<Arc<VerificationTarget>> {
         if let Some(t) = self.targets.get(&scene) {
             return Some(t.clone());
         }
         let s = self.db.scenes.get(scene)?;
-        let mut pts = s.structure_points.clone();
-        let mut normals = s.structure_normals.clone();
-        for inst in &s.instances {
-            if inst.normals.len() == inst.points.len() {
-                pts.extend_from_slice(&inst.points);
-                normals.extend_from_slice(&inst.normals);
-            }
-        }
-        let keep: Vec<usize> = (0..pts.len())
-            .filter(|&i| normals.get(i).is_some_and(|n| n.norm() > 1e-6))
-            .collect();
-        let pts: Vec<Point3<f32>> = keep.iter().filter_map(|&i| pts.get(i).copied()).collect();
-        let normals: Vec<Vector3<f32>> = keep
-            .iter()
-            .filter_map(|&i| normals.get(i).copied())
-            .collect();
-        match IcpTarget::new(pts, normals) {
-            Ok(t) => {
-                let t = Arc::new(t);
-                self.targets.insert(scene, t.clone());
-                Some(t)
-            }
-            Err(e) => {
-                log::warn!("scene {scene}: no ICP target: {e}");
-                None
-            }
-        }
+        let t = Arc::new(verification_target(s)?);
+        self.targets.insert(scene, t.clone());
+        Some(t)
     }
 
-    /// Live surface points (instances and structure), session frame, for ICP.
-    fn live_surface(&self) -> Vec<Point3<f32>> {
-        let mut pts: Vec<Point3<f32>> = Vec::new();
+    /// The live surface used to verify hypotheses (session frame).
+    fn live_surface(&self) -> LiveSurface {
+        let mut all = LiveSample::default();
+        let mut objects = LiveSample::default();
         for inst in self.live.stable() {
-            pts.extend_from_slice(inst.points());
+            if inst.normals().len() != inst.points().len() {
+                continue;
+            }
+            objects.points.extend_from_slice(inst.points());
+            objects.normals.extend_from_slice(inst.normals());
+            if inst.colors().len() == inst.points().len() {
+                objects.colors.extend_from_slice(inst.colors());
+            }
         }
-        pts.extend_from_slice(self.live.structure_points());
-        thin(&pts, self.cfg.icp_source_points)
+        if objects.colors.len() != objects.points.len() {
+            objects.colors.clear();
+        }
+        all.points.extend_from_slice(&objects.points);
+        all.normals.extend_from_slice(&objects.normals);
+        let st = self.live.structure();
+        if st.normals().len() == st.points().len() {
+            all.points.extend_from_slice(st.points());
+            all.normals.extend_from_slice(st.normals());
+        }
+        let thin_sample = |s: &LiveSample, max: usize| LiveSample {
+            points: thin(&s.points, max),
+            normals: thin(&s.normals, max),
+            colors: thin(&s.colors, max),
+        };
+        LiveSurface {
+            coarse: thin_sample(&all, 300),
+            surface: thin_sample(&all, self.cfg.icp_source_points),
+            objects: thin_sample(&objects, self.cfg.object_verify_points),
+        }
     }
 
     fn verify(
@@ -192,16 +264,35 @@ impl Tracker {
         scene: usize,
         init: &Pose,
         inliers: usize,
-        source: &[Point3<f32>],
+        live: &LiveSurface,
     ) -> Option<VerifiedHypothesis> {
         let target = self.target(scene)?;
-        match target.refine(source, init, &self.cfg.icp) {
-            Ok(r) => Some(VerifiedHypothesis {
-                scene,
-                T_map_session: r.T_map_session,
-                inliers,
-                fitness: r.fitness,
-            }),
+        // A cheap look before ICP: most RANSAC poses of wrong matches put almost
+        // nothing near the map surface, and refining them is what costs.
+        let coarse = agreement(&target.surface, &[], &live.coarse, init, &COARSE);
+        if coarse < self.cfg.coarse_min_agreement {
+            log::trace!("scene {scene}: coarse agreement {coarse:.2}, not refined");
+            return None;
+        }
+        match target
+            .surface
+            .refine(&live.surface.points, init, &self.cfg.icp)
+        {
+            Ok(r) => {
+                let tol = self.cfg.agreement;
+                let T = r.T_map_session;
+                let fitness = agreement(&target.surface, &[], &live.surface, &T, &tol);
+                let object_fitness = target.objects.as_ref().map_or(0.0, |o| {
+                    agreement(o, &target.object_colors, &live.objects, &T, &tol)
+                });
+                Some(VerifiedHypothesis {
+                    scene,
+                    T_map_session: T,
+                    inliers,
+                    fitness,
+                    object_fitness,
+                })
+            }
             Err(e) => {
                 log::trace!("verification failed: {e}");
                 None
@@ -222,11 +313,12 @@ impl Tracker {
         self.descriptors
             .retain(|id, _| alive.binary_search(id).is_ok());
         for (id, obs, centroid, cloud) in stable {
-            let fresh = self.descriptors.get(&id).is_some_and(|(o, _)| *o == obs);
+            let fresh = self.descriptors.get(&id).is_some_and(|(o, _, _)| *o == obs);
             if !fresh {
                 match self.encoder.encode(&cloud) {
                     Ok(d) => {
-                        self.descriptors.insert(id, (obs, d));
+                        let extent = oriented_box(&cloud.points).half_extents.max() * 2.0;
+                        self.descriptors.insert(id, (obs, d, extent));
                     }
                     Err(e) => {
                         log::trace!("live instance {id}: {e}");
@@ -234,15 +326,47 @@ impl Tracker {
                     }
                 }
             }
-            if let Some((_, d)) = self.descriptors.get(&id) {
+            if let Some((_, d, extent)) = self.descriptors.get(&id) {
                 queries.push(LiveQuery {
                     id,
                     centroid_session: centroid,
                     descriptor: d.clone(),
+                    extent: *extent,
                 });
             }
         }
         queries
+    }
+
+    /// The scenes one relocalisation round tries: the best by descriptor
+    /// evidence, the scene of a pending or current hypothesis, and a few more in
+    /// turn, so that in a small database every scene is tried every few rounds
+    /// even when partial live views point elsewhere.
+    fn scenes_to_try(&mut self, ranked: &[usize]) -> Vec<usize> {
+        let mut scenes: Vec<usize> = ranked
+            .iter()
+            .copied()
+            .take(self.cfg.scenes_per_reloc)
+            .collect();
+        if let Some(s) = self.localiser.pending_scene()
+            && !scenes.contains(&s)
+        {
+            scenes.push(s);
+        }
+        let n = self.db.scenes.len();
+        let mut extra = 0;
+        for _ in 0..n {
+            if extra >= self.cfg.extra_scenes_per_reloc {
+                break;
+            }
+            let s = self.next_scene % n.max(1);
+            self.next_scene = (self.next_scene + 1) % n.max(1);
+            if !scenes.contains(&s) {
+                scenes.push(s);
+                extra += 1;
+            }
+        }
+        scenes
     }
 
     /// Global relocalisation: candidates, scene ranking, RANSAC, ICP verification.
@@ -250,16 +374,26 @@ impl Tracker {
     fn relocalise(
         &mut self,
         queries: &[LiveQuery],
-        source: &[Point3<f32>],
+        live: &LiveSurface,
     ) -> Option<VerifiedHypothesis> {
         if queries.len() < self.cfg.min_live_instances {
             return None;
         }
         let candidates = find_candidates(&self.index, queries, &self.cfg.matching);
-        let scenes = rank_scenes(&candidates, &self.cfg.matching);
+        let ranked: Vec<usize> = rank_scenes(&candidates, &self.cfg.matching)
+            .iter()
+            .map(|s| s.scene)
+            .collect();
         let mut verified: Vec<VerifiedHypothesis> = Vec::new();
-        for s in scenes {
-            let corr = scene_correspondences(&self.db, s.scene, queries, &candidates);
+        for scene in self.scenes_to_try(&ranked) {
+            let corr = scene_search_correspondences(
+                &self.index,
+                &self.db,
+                scene,
+                queries,
+                self.cfg.scene_k,
+                self.cfg.scene_min_similarity,
+            );
             let outcome = match find_hypotheses(&corr, &self.cfg.ransac) {
                 Ok(o) => o,
                 Err(e) => {
@@ -268,7 +402,7 @@ impl Tracker {
                 }
             };
             for h in outcome.hypotheses.iter().take(self.cfg.verify_per_scene) {
-                if let Some(v) = self.verify(s.scene, &h.T_map_session, h.inliers.len(), source) {
+                if let Some(v) = self.verify(scene, &h.T_map_session, h.inliers.len(), live) {
                     verified.push(v);
                 }
             }
@@ -285,8 +419,7 @@ impl Tracker {
                     .collect();
                 if let Ok(alt) = find_hypotheses(&rest, &self.cfg.ransac) {
                     for h in alt.hypotheses.iter().take(2) {
-                        if let Some(v) =
-                            self.verify(s.scene, &h.T_map_session, h.inliers.len(), source)
+                        if let Some(v) = self.verify(scene, &h.T_map_session, h.inliers.len(), live)
                         {
                             verified.push(v);
                         }
@@ -295,8 +428,8 @@ impl Tracker {
             }
         }
         verified.sort_by(|a, b| {
-            b.fitness
-                .total_cmp(&a.fitness)
+            b.score()
+                .total_cmp(&a.score())
                 .then(b.inliers.cmp(&a.inliers))
                 .then(a.scene.cmp(&b.scene))
         });
@@ -306,7 +439,14 @@ impl Tracker {
             candidates.len(),
             verified
                 .iter()
-                .map(|v| (v.scene, v.inliers, (v.fitness * 100.0).round() / 100.0))
+                .map(|v| (
+                    v.scene,
+                    v.inliers,
+                    (v.fitness * 100.0).round() / 100.0,
+                    (v.object_fitness * 100.0).round() / 100.0,
+                    (v.T_map_session.translation.vector.norm() * 100.0).round() / 100.0,
+                    (v.T_map_session.rotation.angle().to_degrees()).round()
+                ))
                 .collect::<Vec<_>>()
         );
         let best = verified.first()?.clone();
@@ -316,13 +456,13 @@ impl Tracker {
                 || !crate::eval::pose_error(&v.T_map_session, &best.T_map_session).within(0.3, 10.0)
         });
         if let Some(r) = rival
-            && r.fitness >= self.cfg.ambiguity_ratio * best.fitness
+            && r.score() >= self.cfg.ambiguity_ratio * best.score()
         {
             log::debug!(
-                "ambiguous: fitness {:.2} (scene {}) vs {:.2} (scene {})",
-                best.fitness,
+                "ambiguous: score {:.2} (scene {}) vs {:.2} (scene {})",
+                best.score(),
                 best.scene,
-                r.fitness,
+                r.score(),
                 r.scene
             );
             return None;
@@ -366,6 +506,7 @@ impl Tracker {
             let (best, current_ok) = match self.localiser.fix().cloned() {
                 Some(fix) => {
                     let refined = self.verify(fix.scene, &fix.T_map_session, fix.inliers, &source);
+
                     let ok = refined
                         .as_ref()
                         .is_some_and(|r| r.fitness >= self.cfg.state.min_fitness);
@@ -428,7 +569,7 @@ impl Tracker {
                     .live
                     .stable()
                     .filter_map(|i| {
-                        let (_, d) = self.descriptors.get(&i.id)?;
+                        let (_, d, _) = self.descriptors.get(&i.id)?;
                         Some(LiveObject {
                             id: i.id,
                             points_map: thin(i.points(), 300)
