@@ -43,8 +43,10 @@ pub struct EvalRelocArgs {
     /// Output JSON with the scores.
     #[arg(long)]
     pub json: Option<PathBuf>,
-    /// For a scan query: the database scene built from the scan of the same room
-    /// (default: the scan scene of the same ScanNet room, `sceneXXXX_*`).
+    /// For a scan query: the database scene built from a scan of the same room, the
+    /// truth is the alignment of their structure; `none` when the room is not in the
+    /// database (default for ScanNet queries: the scan scene of the same ScanNet
+    /// room, `sceneXXXX_*`, if any; a PLY query must name it).
     #[arg(long)]
     pub reference_scan: Option<String>,
 }

@@ -222,25 +222,32 @@ fn room_of(name: &str) -> &str {
 }
 
 /// The database scene that holds the query's room, and its scan: the scene named
-/// by `reference` when given, else the scan scene of the same ScanNet room
-/// (`sceneXXXX_*`). The scan is loaded from where the scene was built
-/// (`scan_path`), else from the query's folder.
+/// by `reference` when given (`none`: the room is not in the database), else, for
+/// a ScanNet query, the scan scene of the same ScanNet room (`sceneXXXX_*`; none
+/// means the room is not in the database). A PLY query needs `reference`. The scan
+/// is loaded from where the scene was built (`scan_path`), else from the query's
+/// folder.
 fn reference_scan(
     db: &SceneDatabase,
     source: &ScanSource,
     reference: Option<&str>,
 ) -> Result<Option<(String, Scan)>> {
     let scene = match reference {
+        Some("none") => return Ok(None),
         Some(name) => match db.scene(name) {
             Some(s) => s,
             None => bail!("--reference-scan {name}: the database has no such scene"),
         },
+        None if source.ply => bail!(
+            "a PLY query needs --reference-scan: the database scene built from the same \
+             room, or `none` when the room is not in the database"
+        ),
         None => {
             let same_room: Vec<_> = db
                 .scenes
                 .iter()
                 .filter(|s| s.metadata.get("kind").is_some_and(|k| k == "scan"))
-                .filter(|s| !source.ply && room_of(&s.name) == room_of(&source.name))
+                .filter(|s| room_of(&s.name) == room_of(&source.name))
                 .collect();
             match same_room.as_slice() {
                 [] => return Ok(None),
