@@ -11,7 +11,9 @@
 //! ICP of the query surface (instances and structure) against each scene's surface,
 //! and the tracker's acceptance gates: minimum inliers, minimum fitness, and no
 //! rival (another scene, or a clearly different pose) whose fitness reaches
-//! `ambiguity_ratio` of the best. A scan is one observation, so there is no
+//! `ambiguity_ratio` of the best. Hypotheses whose coarse surface overlap at the
+//! RANSAC pose is below `ambiguity_ratio × min_fitness` skip ICP. A scan is one
+//! observation, so there is no
 //! multi-frame confirmation; a wrong fix is worse than none, and every gate that
 //! fails gives no fix with the reason.
 //!
@@ -414,9 +416,10 @@ pub fn localise_scan(
         source.iter().map(|p| p.coords).sum::<Vector3<f32>>() / source.len().max(1) as f32,
     );
 
-    // A hypothesis whose surface overlap before ICP (upper bound, within the ICP's
-    // first distance) is below what even a rival of a just-accepted fix needs
-    // cannot matter: skip its ICP.
+    // Screen before ICP (ICP's nearest-neighbour queries are slow for a surface
+    // placed far off): a hypothesis whose overlap at its RANSAC pose (an upper
+    // bound of the share within ICP's first distance) is below what even a rival
+    // of a just-accepted fix needs is not refined and not counted.
     let screen = thinned(&source, 1000);
     let screen_min = ecfg.ambiguity_ratio * ecfg.state.min_fitness;
     let mut matching = ecfg.matching.clone();
