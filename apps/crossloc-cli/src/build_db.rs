@@ -72,6 +72,17 @@ pub fn scene_from_sequence(
     Ok(scene)
 }
 
+/// Records where a scan scene came from (the folder or PLY file and the scan's
+/// name), so that evaluations can load the scan again as a reference.
+fn record_scan_source(scene: &mut Scene, path: &Path, name: &str) {
+    let abs = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    // Not `source_path`: that key marks scenes built from sequences.
+    scene
+        .metadata
+        .insert("scan_path".into(), abs.display().to_string());
+    scene.metadata.insert("scan".into(), name.to_string());
+}
+
 /// Builds the database a command line describes.
 pub fn build(args: &BuildDbArgs) -> Result<SceneDatabase> {
     let cfg = BuildConfig::default();
@@ -86,14 +97,18 @@ pub fn build(args: &BuildDbArgs) -> Result<SceneDatabase> {
             };
             for name in names {
                 let s = scan::load_scannet(&args.input, &name)?;
-                let scene = scene_from_scan(&s, &cfg).with_context(|| format!("scan {name}"))?;
+                let mut scene =
+                    scene_from_scan(&s, &cfg).with_context(|| format!("scan {name}"))?;
+                record_scan_source(&mut scene, &args.input, &name);
                 log::info!("{name}: {} instances", scene.instances.len());
                 db.add_scene(scene)?;
             }
         }
         DatasetFormat::Ply => {
             let s = scan::load_ply_scan(&args.input)?;
-            db.add_scene(scene_from_scan(&s, &cfg)?)?;
+            let mut scene = scene_from_scan(&s, &cfg)?;
+            record_scan_source(&mut scene, &args.input, &s.name);
+            db.add_scene(scene)?;
         }
         DatasetFormat::SyntheticDataset => {
             let ds = crossloc::synth::load_dataset(&args.input)?;

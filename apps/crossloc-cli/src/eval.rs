@@ -42,6 +42,12 @@ pub struct EvalRelocArgs {
     /// Output JSON with the scores.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// For a scan query: the database scene built from a scan of the same room, the
+    /// truth is the alignment of their structure; `none` when the room is not in the
+    /// database (default for ScanNet queries: the scan scene of the same ScanNet
+    /// room, `sceneXXXX_*`, if any; a PLY query must name it).
+    #[arg(long)]
+    pub reference_scan: Option<String>,
 }
 
 /// Arguments of `eval changes` and `eval retrieval`.
@@ -142,6 +148,10 @@ fn coverage_of_sequence_scenes(db: &SceneDatabase) -> Result<DepthCoverage> {
 }
 
 fn eval_reloc(a: &EvalRelocArgs) -> Result<()> {
+    if let Some(source) = crate::scan_query::query_source(&a.run)? {
+        let v = crate::scan_query::run_eval(&a.run, &source, a.reference_scan.as_deref())?;
+        return write_json(&a.json, &v);
+    }
     let db = load_db(&a.run.db)?;
     if detect_format(&a.run.input)? == DatasetFormat::SyntheticDataset {
         return eval_reloc_synthetic(a, db);

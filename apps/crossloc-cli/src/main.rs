@@ -6,6 +6,7 @@ mod demo;
 mod eval;
 mod inspect;
 mod progress;
+mod scan_query;
 mod session;
 mod synth_cmd;
 

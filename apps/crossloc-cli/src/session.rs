@@ -23,9 +23,14 @@ pub struct LocaliseArgs {
     /// Scene database file.
     #[arg(long)]
     pub db: PathBuf,
-    /// Query: a posed sequence (or, for `eval`, a synthetic dataset).
+    /// Query: a posed sequence (or, for `eval`, a synthetic dataset), or an
+    /// annotated scan (a ScanNet folder with `--scan`, or a PLY with instance labels).
     #[arg(long)]
     pub input: PathBuf,
+    /// Query scan inside a ScanNet folder: the scan, moved by the session
+    /// transform, is localised as one observation.
+    #[arg(long)]
+    pub scan: Option<String>,
     /// Frame range (`A..B`, by the index in the file names).
     #[arg(long)]
     pub frames: Option<FrameSelection>,
@@ -160,6 +165,9 @@ pub fn write_outputs(args: &LocaliseArgs, r: &Replay) -> Result<()> {
 
 /// Runs `crossloc localise`.
 pub fn run(args: &LocaliseArgs) -> Result<()> {
+    if let Some(source) = crate::scan_query::query_source(args)? {
+        return crate::scan_query::run_localise(args, &source);
+    }
     let db = load_db(&args.db)?;
     let r = run_sequence(
         db,

@@ -6,6 +6,8 @@ pub mod localisable;
 pub mod metrics;
 pub mod replay;
 pub mod retrieval;
+pub mod scan_eval;
+pub mod scan_reference;
 pub mod session;
 
 pub use localisable::{DepthCoverage, SurfaceCoverage};
@@ -14,4 +16,5 @@ pub use metrics::{
     summarise_reloc,
 };
 pub use replay::{Latency, Replay, ReplayFrame, StageLatency, replay};
+pub use scan_reference::{ScanReference, ScanReferenceConfig, align_scan_structure};
 pub use session::random_session_transform;

@@ -10,6 +10,7 @@
 //! the queues and joins the threads.
 
 mod engine;
+pub mod scan_query;
 mod tracker;
 
 use serde::Serialize;
