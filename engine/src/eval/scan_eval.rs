@@ -156,6 +156,8 @@ impl ScanScore {
             false_fix_rate: if self.false_fix { 1.0 } else { 0.0 },
             false_fix_frames: usize::from(self.false_fix),
             first_fix_frame: self.fixed.then_some(0),
+            first_localisable_frame: self.localisable.then_some(0),
+            frames_to_first_fix: (self.fixed && self.localisable).then_some(1),
             success_rate_after_first_fix: rate(self.fixed && self.success_5cm5deg),
             median_translation_error_m: self.error.map(|e| e.translation_m as f64),
             median_rotation_error_deg: self.error.map(|e| e.rotation_deg as f64),

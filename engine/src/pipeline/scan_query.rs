@@ -393,6 +393,7 @@ pub fn localise_scan(
                 id: i.id,
                 centroid_session: i.centroid,
                 descriptor: i.descriptor(Modality::Point)?.to_vec(),
+                extent: i.bbox.half_extents.max() * 2.0,
             })
         })
         .collect();

@@ -157,13 +157,14 @@ fn a_scan_with_too_few_instances_gives_no_fix_not_an_error() {
         }
     }
     let scan = labelled(points, ids);
-    let out = localise_scan(&db, &scan, &ScanQueryConfig::default()).expect("runs");
+    let cfg = ScanQueryConfig::default();
+    let out = localise_scan(&db, &scan, &cfg).expect("runs");
     assert!(out.fix.is_none());
     assert_eq!(
         out.no_fix,
         Some(NoFix::TooFewInstances {
             found: 0,
-            needed: 4
+            needed: cfg.build.engine.min_live_instances.max(3)
         })
     );
 }
