@@ -166,6 +166,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
                 .is_some_and(|T| cov.is_localisable(&f, &T)),
             localised: est.is_some_and(|e| e.T_map_session.is_some()),
             estimate: est.and_then(|e| e.T_map_session),
+            T_map_camera: est.and_then(|e| e.T_map_camera),
         });
     }
     let s = summarise_reloc(&frames, &T_session_map.inverse());

@@ -95,6 +95,7 @@ fn score(r: &Replay, localisable: &dyn Fn(&crossloc::eval::ReplayFrame) -> bool)
             localisable: localisable(f),
             localised: f.T_map_session.is_some(),
             estimate: f.T_map_session,
+            T_map_camera: f.T_map_camera,
         })
         .collect();
     summarise_reloc(&frames, &r.T_session_map.inverse())
@@ -244,6 +245,7 @@ fn eval_reloc_synthetic(a: &EvalRelocArgs, db: Arc<SceneDatabase>) -> Result<()>
                     localisable: loc.get(&f.index).copied().unwrap_or(false),
                     localised: f.T_map_session.is_some(),
                     estimate: f.T_map_session,
+                    T_map_camera: f.T_map_camera,
                 },
             ));
         }
