@@ -75,6 +75,7 @@ fn streams_every_frame_and_never_fixes_wrongly() {
                 localisable: true,
                 localised: f.state == TrackingState::Localised,
                 estimate: f.T_map_session,
+                T_map_camera: f.T_map_camera,
             })
             .collect();
         let s = summarise_reloc(&scored, &T_session_map.inverse());
