@@ -25,7 +25,7 @@
 //! DIR/dataset.json                 {"format": "crossloc-synth", "version": 1, "seed": S, "rooms": [...], "scans": [...]}
 //! DIR/room_000/scan_00/            reference scan (7-Scenes layout)
 //!    camera-intrinsics.txt         3x3 K
-//!    frame-000000.color.jpg        RGB8 JPEG (quality 90)
+//!    frame-000000.color.jpg        RGB8 JPEG (quality 90, 4:2:0)
 //!    frame-000000.depth.png        16-bit millimetres, 0 = invalid
 //!    frame-000000.pose.txt         4x4 T_map_camera, row-major, metres
 //!    frame-000000.instances.png    16-bit instance ids (0 = structure / nothing)
@@ -36,6 +36,7 @@
 
 pub mod footprint;
 pub mod furniture;
+pub mod jpeg;
 pub mod layout;
 pub mod mesh;
 pub mod noise;

@@ -19,8 +19,8 @@ use nalgebra::{Matrix3, Point3, Vector3};
 use super::mesh::Mesh;
 use super::noise;
 use super::objects::Material;
-use super::room::{Light, Room};
-use super::texture::luminance;
+use super::room::{Light, Lighting, Room};
+use super::texture::{Texture, luminance};
 use crate::frame::{CameraIntrinsics, DepthImage, Pose, RgbImage, RgbdFrame};
 use crate::rng::Rng;
 
@@ -124,17 +124,117 @@ fn drawables(room: &Room) -> Vec<Drawable<'_>> {
 
 const NONE: u32 = u32::MAX;
 
+/// One pixel of the visibility buffer: the nearest surface so far.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    /// Depth along the optical axis, metres (infinity: nothing yet).
+    z: f32,
+    /// Index into the frame's triangle table ([`NONE`]: nothing).
+    tri: u32,
+    /// Perspective-correct barycentric weight of vertex 1.
+    b1: f32,
+    /// Perspective-correct barycentric weight of vertex 2.
+    b2: f32,
+}
+
+const EMPTY: Hit = Hit {
+    z: f32::INFINITY,
+    tri: NONE,
+    b1: 0.0,
+    b2: 0.0,
+};
+
+/// What shading needs of one triangle, prepared once per frame: the position in
+/// the object frame (for the texture) and the normal in the camera frame, each as
+/// its value at vertex 0 plus the differences to vertices 1 and 2.
+#[derive(Debug, Clone, Copy)]
+struct TriShade {
+    p0: [f32; 3],
+    dp1: [f32; 3],
+    dp2: [f32; 3],
+    /// Vertex 0's normal; on a flat triangle the unit normal of the whole face.
+    n0: [f32; 3],
+    dn1: [f32; 3],
+    dn2: [f32; 3],
+    /// All three vertex normals are the same.
+    flat: bool,
+    /// On a flat triangle: ambient plus directional diffuse light for the normal
+    /// `n0` (index 0) and for `-n0` (index 1).
+    flat_light: [[f32; 3]; 2],
+    /// Index into the frame's material list ([`NONE`]: the mesh has none).
+    material: u32,
+    /// Instance id.
+    id: u16,
+}
+
+impl TriShade {
+    fn new(
+        p: [&Point3<f32>; 3],
+        n: [[f32; 3]; 3],
+        lights: &LightSet,
+        material: u32,
+        id: u16,
+    ) -> TriShade {
+        let v = |q: &Point3<f32>| [q.x, q.y, q.z];
+        let (p0, p1, p2) = (v(p[0]), v(p[1]), v(p[2]));
+        let flat = n[0] == n[1] && n[0] == n[2];
+        let n0 = if flat { normalized(n[0]) } else { n[0] };
+        let flat_light = if flat {
+            let back = [-n0[0], -n0[1], -n0[2]];
+            [lights.directional(&n0), lights.directional(&back)]
+        } else {
+            [[0.0; 3]; 2]
+        };
+        TriShade {
+            p0,
+            dp1: sub(&p1, &p0),
+            dp2: sub(&p2, &p0),
+            n0,
+            dn1: sub(&n[1], &n[0]),
+            dn2: sub(&n[2], &n[0]),
+            flat,
+            flat_light,
+            material,
+            id,
+        }
+    }
+
+    /// The unit normal at barycentric weights `(b1, b2)` (zero when degenerate).
+    #[inline(always)]
+    fn normal(&self, b1: f32, b2: f32) -> [f32; 3] {
+        if self.flat {
+            return self.n0;
+        }
+        normalized([
+            self.n0[0] + self.dn1[0] * b1 + self.dn2[0] * b2,
+            self.n0[1] + self.dn1[1] * b1 + self.dn2[1] * b2,
+            self.n0[2] + self.dn1[2] * b1 + self.dn2[2] * b2,
+        ])
+    }
+
+    /// The object-frame point at barycentric weights `(b1, b2)`.
+    #[inline(always)]
+    fn point(&self, b1: f32, b2: f32) -> Point3<f32> {
+        Point3::new(
+            self.p0[0] + self.dp1[0] * b1 + self.dp2[0] * b2,
+            self.p0[1] + self.dp1[1] * b1 + self.dp2[1] * b2,
+            self.p0[2] + self.dp1[2] * b1 + self.dp2[2] * b2,
+        )
+    }
+}
+
 /// A reusable renderer (keeps its buffers between frames).
 #[derive(Debug, Default)]
 pub struct Renderer {
-    zbuf: Vec<f32>,
-    draw: Vec<u32>,
-    tri: Vec<u32>,
-    b1: Vec<f32>,
-    b2: Vec<f32>,
+    hits: Vec<Hit>,
+    tris: Vec<TriShade>,
     cam: Vec<Point3<f32>>,
+    normals: Vec<[f32; 3]>,
+    columns: Vec<f32>,
+    albedo: Vec<[f32; 3]>,
     cos: Vec<f32>,
     flags: Vec<u8>,
+    noise: noise::DepthNoiseBuffers,
 }
 
 #[derive(Clone, Copy)]
@@ -158,21 +258,14 @@ impl Renderer {
         k: &CameraIntrinsics,
         noise: Option<&mut Rng>,
     ) -> RenderedFrame {
-        let (w, h) = (k.width as usize, k.height as usize);
-        let n = w * h;
-        self.zbuf.clear();
-        self.zbuf.resize(n, f32::INFINITY);
-        self.draw.clear();
-        self.draw.resize(n, NONE);
-        self.tri.clear();
-        self.tri.resize(n, 0);
-        self.b1.clear();
-        self.b1.resize(n, 0.0);
-        self.b2.clear();
-        self.b2.resize(n, 0.0);
+        let n = k.width as usize * k.height as usize;
+        self.hits.clear();
+        self.hits.resize(n, EMPTY);
+        self.tris.clear();
+        let mut materials: Vec<&Material> = Vec::new();
         let T_camera_map = T_map_camera.inverse();
-        let items = drawables(room);
-        for (di, d) in items.iter().enumerate() {
+        let lights = LightSet::new(&room.lighting, &T_camera_map);
+        for d in drawables(room) {
             let T_cam_local = T_camera_map * d.T_map_local;
             let c = T_cam_local * d.centre;
             if !sphere_visible(&c, d.radius, k) {
@@ -181,28 +274,67 @@ impl Renderer {
             self.cam.clear();
             self.cam
                 .extend(d.mesh.positions.iter().map(|p| T_cam_local * p));
+            let r = mat3(&T_cam_local.rotation);
+            self.normals.clear();
+            self.normals.extend(d.mesh.normals.iter().map(|n| {
+                [
+                    r[0] * n.x + r[1] * n.y + r[2] * n.z,
+                    r[3] * n.x + r[4] * n.y + r[5] * n.z,
+                    r[6] * n.x + r[7] * n.y + r[8] * n.z,
+                ]
+            }));
+            let first_material = materials.len() as u32;
+            let last_slot = d.materials.len().saturating_sub(1) as u32;
+            materials.extend(d.materials.iter());
             for (ti, t) in d.mesh.triangles.iter().enumerate() {
-                let (Some(&p0), Some(&p1), Some(&p2)) = (
-                    self.cam.get(t[0] as usize),
-                    self.cam.get(t[1] as usize),
-                    self.cam.get(t[2] as usize),
+                let [i0, i1, i2] = t.map(|i| i as usize);
+                let (Some(&c0), Some(&c1), Some(&c2)) =
+                    (self.cam.get(i0), self.cam.get(i1), self.cam.get(i2))
+                else {
+                    continue;
+                };
+                let (Some(p0), Some(p1), Some(p2)) = (
+                    d.mesh.positions.get(i0),
+                    d.mesh.positions.get(i1),
+                    d.mesh.positions.get(i2),
                 ) else {
                     continue;
                 };
-                self.clip_and_raster([p0, p1, p2], k, di as u32, ti as u32);
+                let (Some(&n0), Some(&n1), Some(&n2)) = (
+                    self.normals.get(i0),
+                    self.normals.get(i1),
+                    self.normals.get(i2),
+                ) else {
+                    continue;
+                };
+                let slot = d.mesh.materials.get(ti).copied().unwrap_or(0) as u32;
+                let material = if d.materials.is_empty() {
+                    NONE
+                } else {
+                    first_material + slot.min(last_slot)
+                };
+                let tri = self.tris.len() as u32;
+                self.tris.push(TriShade::new(
+                    [p0, p1, p2],
+                    [n0, n1, n2],
+                    &lights,
+                    material,
+                    d.id,
+                ));
+                self.clip_and_raster([c0, c1, c2], k, tri);
             }
         }
-        let mut frame = self.shade(room, &items, T_map_camera, k);
+        let mut frame = self.shade(&lights, &materials, T_map_camera, k);
         if let Some(rng) = noise {
             if let crate::frame::DepthData::Metres(z) = &mut frame.depth.data {
-                noise::apply_depth_noise(z, &self.cos, &self.flags, k, rng);
+                noise::apply_depth_noise(z, &self.cos, &self.flags, k, rng, &mut self.noise);
             }
             noise::apply_color_noise(&mut frame.color, rng);
         }
         frame
     }
 
-    fn clip_and_raster(&mut self, p: [Point3<f32>; 3], k: &CameraIntrinsics, draw: u32, tri: u32) {
+    fn clip_and_raster(&mut self, p: [Point3<f32>; 3], k: &CameraIntrinsics, tri: u32) {
         let inside = [
             p[0].z >= NEAR_PLANE_M,
             p[1].z >= NEAR_PLANE_M,
@@ -215,7 +347,7 @@ impl Renderer {
                 ClipVert { p: p[1], a: ids[1] },
                 ClipVert { p: p[2], a: ids[2] },
             ];
-            self.raster(&v, k, draw, tri);
+            self.raster(&v, k, tri);
             return;
         }
         if !inside.iter().any(|&b| b) {
@@ -250,11 +382,11 @@ impl Renderer {
         }
         for i in 1..m.saturating_sub(1) {
             let v = [poly[0], poly[i], poly[i + 1]];
-            self.raster(&v, k, draw, tri);
+            self.raster(&v, k, tri);
         }
     }
 
-    fn raster(&mut self, v: &[ClipVert; 3], k: &CameraIntrinsics, draw: u32, tri: u32) {
+    fn raster(&mut self, v: &[ClipVert; 3], k: &CameraIntrinsics, tri: u32) {
         let (fx, fy, cx, cy) = (k.fx as f64, k.fy as f64, k.cx as f64, k.cy as f64);
         let proj = |p: &Point3<f32>| {
             let z = p.z as f64;
@@ -286,15 +418,33 @@ impl Renderer {
         let (a0, b0, c0) = e(u1, v1, u2, v2);
         let (a1, b1, c1) = e(u2, v2, u0, v0);
         let (a2, b2, c2) = e(u0, v0, u1, v1);
-        let (at0, at1, at2) = (v[0].a, v[1].a, v[2].a);
+        // inverse depth sum_i l_i / z_i and the numerators of the perspective-correct
+        // attributes, sum_i l_i a_i / z_i, are linear in (x, y) as well
+        let lin = |w0: f64, w1: f64, w2: f64| {
+            (
+                a0 * w0 + a1 * w1 + a2 * w2,
+                b0 * w0 + b1 * w1 + b2 * w2,
+                c0 * w0 + c1 * w1 + c2 * w2,
+            )
+        };
+        let (za, zb, zc) = lin(iz0, iz1, iz2);
+        let attr = |j: usize| {
+            lin(
+                iz0 * v[0].a[j] as f64,
+                iz1 * v[1].a[j] as f64,
+                iz2 * v[2].a[j] as f64,
+            )
+        };
+        let ((pa, pb, pc), (qa, qb, qc)) = (attr(1), attr(2));
         let eps = -1e-9;
         for y in ymin..=ymax {
             let yf = y as f64;
             let row = (y * w) as usize;
+            let (r0, r1, r2) = (b0 * yf + c0, b1 * yf + c1, b2 * yf + c2);
             // the span of x where every weight is non-negative (widened by a pixel;
             // the exact per-pixel test below decides)
             let (mut lo, mut hi) = (xmin as f64, xmax as f64);
-            for (a, r) in [(a0, b0 * yf + c0), (a1, b1 * yf + c1), (a2, b2 * yf + c2)] {
+            for (a, r) in [(a0, r0), (a1, r1), (a2, r2)] {
                 if a > 0.0 {
                     lo = lo.max((eps - r) / a);
                 } else if a < 0.0 {
@@ -303,56 +453,49 @@ impl Renderer {
                     lo = f64::INFINITY;
                 }
             }
-            if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less)
-                && lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Equal)
-            {
+            if lo > hi || lo.is_nan() || hi.is_nan() {
                 continue;
             }
             let xs = ((lo.ceil() as i64) - 1).max(xmin);
             let xe = ((hi.floor() as i64) + 1).min(xmax);
-            for x in xs..=xe {
+            let Some(line) = self.hits.get_mut(row + xs as usize..row + xe as usize + 1) else {
+                continue;
+            };
+            // a pixel more than one pixel inside the span has every weight above
+            // eps by far more than rounding; only the ends need the exact test
+            let (inner_lo, inner_hi) = ((lo + 1.0).ceil() as i64, (hi - 1.0).floor() as i64);
+            let (rz, rp, rq) = (zb * yf + zc, pb * yf + pc, qb * yf + qc);
+            for (x, hit) in (xs..=xe).zip(line) {
                 let xf = x as f64;
-                let l0 = a0 * xf + b0 * yf + c0;
-                let l1 = a1 * xf + b1 * yf + c1;
-                let l2 = a2 * xf + b2 * yf + c2;
-                if l0 < eps || l1 < eps || l2 < eps {
+                if (x < inner_lo || x > inner_hi)
+                    && (a0 * xf + r0 < eps || a1 * xf + r1 < eps || a2 * xf + r2 < eps)
+                {
                     continue;
                 }
-                let invz = l0 * iz0 + l1 * iz1 + l2 * iz2;
-                if invz <= 0.0 {
+                let invz = za * xf + rz;
+                if invz <= 0.0 || invz.is_nan() {
                     continue;
                 }
-                let z = (1.0 / invz) as f32;
-                let idx = row + x as usize;
-                let Some(zb) = self.zbuf.get_mut(idx) else {
+                let zd = 1.0 / invz;
+                let z = zd as f32;
+                if z >= hit.z {
                     continue;
+                }
+                *hit = Hit {
+                    z,
+                    tri,
+                    b1: ((pa * xf + rp) * zd) as f32,
+                    b2: ((qa * xf + rq) * zd) as f32,
                 };
-                if z >= *zb {
-                    continue;
-                }
-                *zb = z;
-                let (q0, q1, q2) = (l0 * iz0 / invz, l1 * iz1 / invz, l2 * iz2 / invz);
-                let bb1 = q0 * at0[1] as f64 + q1 * at1[1] as f64 + q2 * at2[1] as f64;
-                let bb2 = q0 * at0[2] as f64 + q1 * at1[2] as f64 + q2 * at2[2] as f64;
-                if let (Some(d), Some(t), Some(s1), Some(s2)) = (
-                    self.draw.get_mut(idx),
-                    self.tri.get_mut(idx),
-                    self.b1.get_mut(idx),
-                    self.b2.get_mut(idx),
-                ) {
-                    *d = draw;
-                    *t = tri;
-                    *s1 = bb1 as f32;
-                    *s2 = bb2 as f32;
-                }
             }
         }
     }
 
+    /// Shades the visibility buffer, in the camera frame.
     fn shade(
         &mut self,
-        room: &Room,
-        items: &[Drawable],
+        lights: &LightSet,
+        materials: &[&Material],
         T_map_camera: &Pose,
         k: &CameraIntrinsics,
     ) -> RenderedFrame {
@@ -365,111 +508,81 @@ impl Renderer {
         self.cos.resize(n, 1.0);
         self.flags.clear();
         self.flags.resize(n, 0);
-        let rots: Vec<[f32; 9]> = items
-            .iter()
-            .map(|d| mat3(&d.T_map_local.rotation))
-            .collect();
-        let cam = T_map_camera.translation.vector;
-        let cam = [cam.x, cam.y, cam.z];
-        let rc = mat3(&T_map_camera.rotation);
-        let lights = LightSet::new(&room.lighting.lights);
-        let ambient = room.lighting.ambient;
         let (ifx, ify) = (1.0 / k.fx, 1.0 / k.fy);
-        let pixels = (0..h).flat_map(|v| (0..w).map(move |u| (u, v)));
-        for (idx, (pu, pv)) in pixels.enumerate() {
-            let di = self.draw[idx];
-            if di == NONE {
-                continue;
-            }
-            let (Some(d), Some(r)) = (items.get(di as usize), rots.get(di as usize)) else {
-                continue;
-            };
-            let ti = self.tri[idx] as usize;
-            let Some(t) = d.mesh.triangles.get(ti) else {
-                continue;
-            };
-            let slot = d.mesh.materials.get(ti).copied().unwrap_or(0);
-            let (b1, b2) = (self.b1[idx], self.b2[idx]);
-            let b0 = 1.0 - b1 - b2;
-            let (Some(p0), Some(p1), Some(p2)) = (
-                d.mesh.positions.get(t[0] as usize),
-                d.mesh.positions.get(t[1] as usize),
-                d.mesh.positions.get(t[2] as usize),
+        self.columns.clear();
+        self.columns.extend((0..w).map(|u| (u as f32 - k.cx) * ifx));
+        for v in 0..h {
+            let row = v * w;
+            let (Some(hits), Some(rgb), Some(zs), Some(ids), Some(coss), Some(fls)) = (
+                self.hits.get(row..row + w),
+                color.data.get_mut(3 * row..3 * (row + w)),
+                depth.get_mut(row..row + w),
+                inst.get_mut(row..row + w),
+                self.cos.get_mut(row..row + w),
+                self.flags.get_mut(row..row + w),
             ) else {
                 continue;
             };
-            let (Some(n0), Some(n1), Some(n2)) = (
-                d.mesh.normals.get(t[0] as usize),
-                d.mesh.normals.get(t[1] as usize),
-                d.mesh.normals.get(t[2] as usize),
-            ) else {
-                continue;
-            };
-            let pl = Point3::new(
-                p0.x * b0 + p1.x * b1 + p2.x * b2,
-                p0.y * b0 + p1.y * b1 + p2.y * b2,
-                p0.z * b0 + p1.z * b1 + p2.z * b2,
-            );
-            let nl = [
-                n0.x * b0 + n1.x * b1 + n2.x * b2,
-                n0.y * b0 + n1.y * b1 + n2.y * b2,
-                n0.z * b0 + n1.z * b1 + n2.z * b2,
-            ];
-            let Some(mat) = d
-                .materials
-                .get(slot as usize)
-                .or_else(|| d.materials.last())
-            else {
-                continue;
-            };
-            let albedo = mat.texture.eval(&pl);
-            let z = self.zbuf[idx];
-            // viewing ray in the map frame, and the surface point
-            let (x, y) = ((pu as f32 - k.cx) * ifx, (pv as f32 - k.cy) * ify);
-            let ray = [
-                rc[0] * x + rc[1] * y + rc[2],
-                rc[3] * x + rc[4] * y + rc[5],
-                rc[6] * x + rc[7] * y + rc[8],
-            ];
-            let world = [
-                cam[0] + ray[0] * z,
-                cam[1] + ray[1] * z,
-                cam[2] + ray[2] * z,
-            ];
-            let inv_ray = 1.0 / dot(&ray, &ray).sqrt();
-            let view = [-ray[0] * inv_ray, -ray[1] * inv_ray, -ray[2] * inv_ray];
-            let mut nm = [
-                r[0] * nl[0] + r[1] * nl[1] + r[2] * nl[2],
-                r[3] * nl[0] + r[4] * nl[1] + r[5] * nl[2],
-                r[6] * nl[0] + r[7] * nl[1] + r[8] * nl[2],
-            ];
-            let len2 = dot(&nm, &nm);
-            let inv = if len2 > 1e-18 { 1.0 / len2.sqrt() } else { 0.0 };
-            let mut c = dot(&nm, &view) * inv;
-            let sign = if c < 0.0 { -inv } else { inv };
-            c = c.abs();
-            for v in &mut nm {
-                *v *= sign;
-            }
-            let (light, spec) = lights.shade(&nm, &world, &view, ambient, mat.shiny);
-            let px = idx * 3;
-            if let Some(out) = color.data.get_mut(px..px + 3) {
-                for ch in 0..3 {
-                    let val = albedo[ch] * light[ch] + spec;
-                    out[ch] = (val.clamp(0.0, 1.0) * 255.0 + 0.5) as u8;
+            // texture first, in a pass of its own: its latency then overlaps
+            // between pixels instead of stalling the lighting
+            self.albedo.clear();
+            self.albedo.extend(hits.iter().map(|hit| {
+                let Some(t) = self.tris.get(hit.tri as usize) else {
+                    return [0.0; 3];
+                };
+                match materials.get(t.material as usize).map(|m| &m.texture) {
+                    Some(Texture::Solid(c)) => *c,
+                    Some(tex) => tex.eval(&t.point(hit.b1, hit.b2)),
+                    None => [0.0; 3],
                 }
+            }));
+            let y = (v as f32 - k.cy) * ify;
+            let out = rgb
+                .chunks_exact_mut(3)
+                .zip(zs.iter_mut())
+                .zip(ids.iter_mut())
+                .zip(coss.iter_mut())
+                .zip(fls.iter_mut());
+            for (((hit, &x), &albedo), ((((px, z_out), id_out), cos_out), flag_out)) in
+                hits.iter().zip(&self.columns).zip(&self.albedo).zip(out)
+            {
+                let Some(t) = self.tris.get(hit.tri as usize) else {
+                    continue;
+                };
+                let Some(mat) = materials.get(t.material as usize) else {
+                    continue;
+                };
+                let (b1, b2, z) = (hit.b1, hit.b2, hit.z);
+                // the surface point and the unit vector towards the camera
+                let point = [x * z, y * z, z];
+                let inv_ray = 1.0 / (x * x + y * y + 1.0).sqrt();
+                let view = [-x * inv_ray, -y * inv_ray, -inv_ray];
+                let mut nm = t.normal(b1, b2);
+                let c = dot(&nm, &view);
+                let back = c < 0.0;
+                if back {
+                    for v in &mut nm {
+                        *v = -*v;
+                    }
+                }
+                let flat_light = (t.flat && !mat.shiny).then_some(t.flat_light[back as usize]);
+                let (light, spec) = lights.shade(&nm, &point, &view, mat.shiny, flat_light);
+                for ch in 0..3 {
+                    // the saturating cast clamps to 0..=255
+                    px[ch] = ((albedo[ch] * light[ch] + spec) * 255.0 + 0.5) as u8;
+                }
+                *z_out = z;
+                *id_out = t.id;
+                *cos_out = c.abs();
+                let mut f = 0;
+                if mat.shiny {
+                    f |= flags::SHINY;
+                }
+                if luminance(albedo) < 0.1 {
+                    f |= flags::DARK;
+                }
+                *flag_out = f;
             }
-            depth[idx] = z;
-            inst[idx] = d.id;
-            self.cos[idx] = c;
-            let mut f = 0;
-            if mat.shiny {
-                f |= flags::SHINY;
-            }
-            if luminance(albedo) < 0.1 {
-                f |= flags::DARK;
-            }
-            self.flags[idx] = f;
         }
         RenderedFrame {
             intrinsics: *k,
@@ -497,12 +610,27 @@ fn mat3(q: &nalgebra::UnitQuaternion<f32>) -> [f32; 9] {
 }
 
 #[inline(always)]
+fn sub(a: &[f32; 3], b: &[f32; 3]) -> [f32; 3] {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+}
+
+/// `a` scaled to unit length (zero when it has almost none).
+#[inline(always)]
+fn normalized(a: [f32; 3]) -> [f32; 3] {
+    let len2 = dot(&a, &a);
+    let inv = if len2 > 1e-18 { 1.0 / len2.sqrt() } else { 0.0 };
+    [a[0] * inv, a[1] * inv, a[2] * inv]
+}
+
+#[inline(always)]
 fn dot(a: &[f32; 3], b: &[f32; 3]) -> f32 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
-/// The room's lights in a flat form for per-pixel shading.
+/// The room's lights in a flat form for per-pixel shading, in the camera frame.
 struct LightSet {
+    /// Ambient light, RGB.
+    ambient: [f32; 3],
     /// Direction towards the light (unit) and intensity.
     directional: Vec<([f32; 3], [f32; 3])>,
     /// Position, intensity and 1 / range².
@@ -510,46 +638,65 @@ struct LightSet {
 }
 
 impl LightSet {
-    fn new(lights: &[Light]) -> LightSet {
+    fn new(lighting: &Lighting, T_camera_map: &Pose) -> LightSet {
         let mut set = LightSet {
+            ambient: lighting.ambient,
             directional: Vec::new(),
             point: Vec::new(),
         };
-        for l in lights {
+        for l in &lighting.lights {
             match l {
                 Light::Directional {
                     direction,
                     intensity,
                 } => {
-                    let d = -direction.try_normalize(1e-9).unwrap_or_else(Vector3::z);
+                    let d = T_camera_map.rotation
+                        * -direction.try_normalize(1e-9).unwrap_or_else(Vector3::z);
                     set.directional.push(([d.x, d.y, d.z], *intensity));
                 }
                 Light::Point {
                     position,
                     intensity,
                     range,
-                } => set.point.push((
-                    [position.x, position.y, position.z],
-                    *intensity,
-                    1.0 / (range * range).max(1e-6),
-                )),
+                } => {
+                    let p = T_camera_map * position;
+                    set.point
+                        .push(([p.x, p.y, p.z], *intensity, 1.0 / (range * range).max(1e-6)))
+                }
             }
         }
         set
     }
 
-    /// Diffuse light (RGB, ambient included) and specular intensity at a point
+    /// Diffuse light (RGB) from the ambient term and the directional lights on a
+    /// matte surface with unit normal `n`; it does not depend on the point.
+    fn directional(&self, n: &[f32; 3]) -> [f32; 3] {
+        let mut light = self.ambient;
+        for (l, inten) in &self.directional {
+            let ndl = dot(n, l);
+            if ndl > 0.0 {
+                light[0] += inten[0] * ndl;
+                light[1] += inten[1] * ndl;
+                light[2] += inten[2] * ndl;
+            }
+        }
+        light
+    }
+
+    /// Diffuse light (RGB, ambient included) and specular intensity at point `p`
     /// with unit normal `n` seen along unit `view` (towards the camera).
+    /// `matte_directional`, when given, is [`LightSet::directional`] for `n`
+    /// (never for shiny surfaces, whose directional lights add a highlight).
     #[inline(always)]
     fn shade(
         &self,
         n: &[f32; 3],
         p: &[f32; 3],
         view: &[f32; 3],
-        ambient: [f32; 3],
         shiny: bool,
+        matte_directional: Option<[f32; 3]>,
     ) -> ([f32; 3], f32) {
-        let mut light = ambient;
+        let mut light = matte_directional.unwrap_or(self.ambient);
         let mut spec = 0.0f32;
         let mut add = |l: [f32; 3], inten: &[f32; 3], atten: f32| {
             let ndl = dot(n, &l);
@@ -568,8 +715,10 @@ impl LightSet {
                 }
             }
         };
-        for (d, inten) in &self.directional {
-            add(*d, inten, 1.0);
+        if matte_directional.is_none() {
+            for (d, inten) in &self.directional {
+                add(*d, inten, 1.0);
+            }
         }
         for (pos, inten, inv_r2) in &self.point {
             let d = [pos[0] - p[0], pos[1] - p[1], pos[2] - p[2]];

@@ -123,8 +123,25 @@ fn hash3(x: i32, y: i32, z: i32, seed: u32) -> u32 {
 /// `floor` without a libm call (exact for |x| < 2^31).
 #[inline]
 pub fn fast_floor(x: f32) -> f32 {
-    let i = x as i32 as f32;
-    if x < i { i - 1.0 } else { i }
+    floor_parts(x).1
+}
+
+/// `floor(x)` as an integer and as a float, without a libm call or a saturating
+/// float-to-integer conversion on the common path (exact for |x| < 2^31).
+#[inline(always)]
+pub fn floor_parts(x: f32) -> (i32, f32) {
+    /// 1.5 · 2^23: adding it rounds any |x| < 2^22 to an integer, which the low
+    /// mantissa bits of the sum then hold.
+    const MAGIC: f32 = 12_582_912.0;
+    if x.abs() < 4_194_304.0 {
+        let r = ((x + MAGIC).to_bits() as i32).wrapping_sub(MAGIC.to_bits() as i32);
+        let rf = r as f32;
+        if rf > x { (r - 1, rf - 1.0) } else { (r, rf) }
+    } else {
+        let i = x as i32;
+        let f = i as f32;
+        if x < f { (i - 1, f - 1.0) } else { (i, f) }
+    }
 }
 
 /// Hash mapped to `[0, 1)`.
@@ -188,10 +205,10 @@ fn perm(i: u32) -> u32 {
 /// Smooth 2-D value noise in `[0, 1)` (lattice spacing 1; repeats every 256
 /// cells).
 pub fn value_noise2(x: f32, y: f32, seed: u32) -> f32 {
-    let (fx, fy) = (fast_floor(x), fast_floor(y));
+    let ((ix, fx), (iy, fy)) = (floor_parts(x), floor_parts(y));
     let s = seed.wrapping_mul(0x9E37_79B1);
-    let ix = (fx as i32 as u32).wrapping_add(s >> 24);
-    let iy = (fy as i32 as u32).wrapping_add(s >> 16);
+    let ix = (ix as u32).wrapping_add(s >> 24);
+    let iy = (iy as u32).wrapping_add(s >> 16);
     let (tx, ty) = (fade(x - fx), fade(y - fy));
     let (a, b) = (perm(ix), perm(ix.wrapping_add(1)));
     let v = |h: u32, dy: u32| LATTICE[(h.wrapping_add(iy).wrapping_add(dy) & 255) as usize];
@@ -271,10 +288,10 @@ impl Texture {
                 seed,
             } => {
                 let w = width.max(0.01);
-                let row = fast_floor(p.y / w);
-                let stagger = hash01(row as i32, 0, 0, *seed) * length;
-                let col = fast_floor((p.x + stagger) / length.max(0.05));
-                let shade = hash01(row as i32, col as i32, 1, *seed);
+                let (row_i, row) = floor_parts(p.y / w);
+                let stagger = hash01(row_i, 0, 0, *seed) * length;
+                let (col_i, col) = floor_parts((p.x + stagger) / length.max(0.05));
+                let shade = hash01(row_i, col_i, 1, *seed);
                 let fy = p.y / w - row;
                 let fx = (p.x + stagger) / length.max(0.05) - col;
                 let gap = !(0.02..=0.98).contains(&fy) || !(0.004..=0.996).contains(&fx);
@@ -315,13 +332,13 @@ impl Texture {
             } => {
                 let (_, a, b) = axis_split(p, *normal_axis);
                 let s = size.max(0.01);
-                let (ta, tb) = (fast_floor(a / s), fast_floor(b / s));
+                let ((ta_i, ta), (tb_i, tb)) = (floor_parts(a / s), floor_parts(b / s));
                 let (fa, fb) = (a / s - ta, b / s - tb);
                 let g = 0.012 / s;
                 if fa < g || fb < g {
                     *grout
                 } else {
-                    let shade = hash01(ta as i32, tb as i32, 7, *seed);
+                    let shade = hash01(ta_i, tb_i, 7, *seed);
                     scale(*tile, 0.93 + 0.1 * shade)
                 }
             }
@@ -439,6 +456,19 @@ pub fn color_name(c: Rgb) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_floor_matches_the_library() {
+        for i in -3000..3000 {
+            let x = i as f32 * 0.37 + 0.001;
+            for x in [x, x.round()] {
+                assert_eq!(floor_parts(x), (x.floor() as i32, x.floor()), "{x}");
+            }
+        }
+        // beyond 2^22 the fallback path
+        assert_eq!(floor_parts(-5_000_000.5), (-5_000_001, -5_000_001.0));
+        assert_eq!(floor_parts(9e6), (9_000_000, 9e6));
+    }
 
     #[test]
     fn textures_are_pure_functions_in_range() {

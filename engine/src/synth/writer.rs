@@ -2,9 +2,10 @@
 //! truth (see the module doc of [`super`] for the layout).
 //!
 //! Guarantees: the same configuration gives byte-identical files, whatever the
-//! thread timing: frames are rendered and encoded on several threads, but each
-//! frame's content depends only on `(seed, room, scan, frame)`, and files are
-//! written and progress reported in frame order by the calling thread. Depth PNGs
+//! thread timing: frames are rendered and encoded on several threads (and a
+//! scan's surface samples made on another beside them), but each frame's content
+//! depends only on `(seed, room, scan, frame)`, and frame files are written and
+//! progress reported in frame order by the calling thread. Depth PNGs
 //! hold millimetres (rounded; 0 = invalid; values beyond 65.534 m are 0).
 
 use std::collections::BTreeMap;
@@ -28,10 +29,6 @@ use super::{DatasetSummary, SynthConfig, SynthError, SynthProgress};
 use crate::frame::{CameraIntrinsics, Pose};
 use crate::io::IoError;
 use crate::rng::Rng;
-
-/// JPEG quality of the colour images (encoded with the portable, non-SIMD
-/// `jpeg-encoder`, so the bytes do not depend on the CPU).
-pub const JPEG_QUALITY: u8 = 90;
 
 const NOISE_STREAM: u64 = 0x4E4F_4953_0000_0000;
 
@@ -63,10 +60,17 @@ fn encode_err(path: &Path, e: image::ImageError) -> SynthError {
     .into()
 }
 
-fn png16(values: &[u16], w: u32, h: u32, path: &Path) -> Result<Vec<u8>, SynthError> {
-    let mut bytes = Vec::with_capacity(values.len() * 2);
-    for v in values {
-        bytes.extend_from_slice(&v.to_ne_bytes());
+/// A 16-bit greyscale PNG of `values` (mapped by `f`).
+fn png16<T: Copy>(
+    values: &[T],
+    f: impl Fn(T) -> u16,
+    w: u32,
+    h: u32,
+    path: &Path,
+) -> Result<Vec<u8>, SynthError> {
+    let mut bytes = vec![0u8; values.len() * 2];
+    for (b, &v) in bytes.chunks_exact_mut(2).zip(values) {
+        b.copy_from_slice(&f(v).to_ne_bytes());
     }
     let mut out = Vec::new();
     PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Sub)
@@ -77,13 +81,11 @@ fn png16(values: &[u16], w: u32, h: u32, path: &Path) -> Result<Vec<u8>, SynthEr
 
 /// Depth in metres to millimetres (0 = invalid).
 pub fn depth_to_mm(z: f32) -> u16 {
-    if z.is_finite() && z > 0.0 {
-        let mm = (z * 1000.0).round();
-        if (1.0..65535.0).contains(&mm) {
-            mm as u16
-        } else {
-            0
-        }
+    // z * 1000 + 0.5 truncated is round-half-up; NaN and anything out of
+    // range map to 0
+    let mm = z * 1000.0 + 0.5;
+    if (1.0..65535.0).contains(&mm) {
+        mm as u16
     } else {
         0
     }
@@ -91,7 +93,6 @@ pub fn depth_to_mm(z: f32) -> u16 {
 
 fn encode_frame(f: &RenderedFrame, index: usize, dir: &Path) -> Result<Encoded, SynthError> {
     let (w, h) = (f.intrinsics.width, f.intrinsics.height);
-    let mut color_jpg = Vec::new();
     let jpg_err = |message: String| -> SynthError {
         IoError::Image {
             path: dir.join(format!("frame-{index:06}.color.jpg")),
@@ -103,18 +104,17 @@ fn encode_frame(f: &RenderedFrame, index: usize, dir: &Path) -> Result<Encoded, 
         u16::try_from(w).map_err(|_| jpg_err("width above 65535".into()))?,
         u16::try_from(h).map_err(|_| jpg_err("height above 65535".into()))?,
     );
-    jpeg_encoder::Encoder::new(&mut color_jpg, JPEG_QUALITY)
-        .encode(&f.color.data, jw, jh, jpeg_encoder::ColorType::Rgb)
-        .map_err(|e| jpg_err(e.to_string()))?;
-    let mm: Vec<u16> = match &f.depth.data {
-        crate::frame::DepthData::Metres(z) => z.iter().map(|&z| depth_to_mm(z)).collect(),
+    let color_jpg = super::jpeg::encode_rgb(&f.color.data, jw, jh).map_err(jpg_err)?;
+    let depth_path = dir.join(format!("frame-{index:06}.depth.png"));
+    let depth_png = match &f.depth.data {
+        crate::frame::DepthData::Metres(z) => png16(z, depth_to_mm, w, h, &depth_path)?,
         crate::frame::DepthData::U16 { .. } => {
-            f.depth_metres().iter().map(|&z| depth_to_mm(z)).collect()
+            png16(&f.depth_metres(), depth_to_mm, w, h, &depth_path)?
         }
     };
-    let depth_png = png16(&mm, w, h, &dir.join(format!("frame-{index:06}.depth.png")))?;
     let instances_png = png16(
         &f.instances,
+        |i| i,
         w,
         h,
         &dir.join(format!("frame-{index:06}.instances.png")),
@@ -189,7 +189,15 @@ fn write_scan(
     let next = AtomicUsize::new(0);
     let mut frames: Vec<FrameTruth> = Vec::with_capacity(n);
     let mut first_error: Option<SynthError> = None;
+    let surface_path = dir.join("surface.ply");
     std::thread::scope(|s| {
+        // the surface samples do not depend on the frames: they are made beside
+        // them rather than after them
+        let surface = s.spawn(|| -> Result<(), SynthError> {
+            let cloud = sample_room_surface(room, cfg.seed, scan, SURFACE_DENSITY_PER_M2);
+            crate::io::ply::write_binary(&surface_path, &cloud)?;
+            Ok(())
+        });
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Encoded, SynthError>>(8);
         for _ in 0..threads.clamp(1, n.max(1)) {
             let tx = tx.clone();
@@ -261,12 +269,15 @@ fn write_scan(
                 break;
             }
         }
+        match surface.join() {
+            Ok(Err(e)) if first_error.is_none() => first_error = Some(e),
+            Ok(_) => {}
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     });
     if let Some(e) = first_error {
         return Err(e);
     }
-    let cloud = sample_room_surface(room, cfg.seed, scan, SURFACE_DENSITY_PER_M2);
-    crate::io::ply::write_binary(&dir.join("surface.ply"), &cloud)?;
     let truth = scan_truth(cfg, room, scan, changes, frames);
     let json = serde_json::to_vec_pretty(&truth).map_err(|source| SynthError::Json {
         path: dir.join("scene.json"),
