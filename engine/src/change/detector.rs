@@ -305,12 +305,13 @@ impl ChangeDetector {
         hits as f32 / pts.len() as f32
     }
 
-    /// Whether the database instance's own place has been seen clearly occupied
-    /// (more frames showing its surface than the space behind it).
-    fn seen_in_place(&self, di: usize) -> bool {
-        self.db
-            .get(di)
-            .is_some_and(|t| t.present_frames >= 3 && t.present_frames > t.absent_frames)
+    /// Whether the database instance's own place has been seen empty (at least
+    /// `min_absent_frames / 2` frames showing the space behind it, more than frames
+    /// showing its surface).
+    fn seen_vacated(&self, di: usize) -> bool {
+        self.db.get(di).is_some_and(|t| {
+            2 * t.absent_frames >= self.cfg.min_absent_frames && t.absent_frames > t.present_frames
+        })
     }
 
     /// Decides for one live object; `in_place` says whether its surface lies on
@@ -342,10 +343,7 @@ impl ChangeDetector {
             if sim < self.cfg.min_similarity {
                 continue;
             }
-            if self.db.get(di).is_some_and(|t| {
-                t.absent_frames > t.present_frames
-                    && 2 * t.absent_frames >= self.cfg.min_absent_frames
-            }) {
+            if self.seen_vacated(di) {
                 similar = true;
             }
             let db_pts = sample(&inst.points, 400);
@@ -379,10 +377,13 @@ impl ChangeDetector {
             if !moved_enough {
                 continue;
             }
-            // An object that left its place cannot still be seen there (unless it
-            // moved by less than its own size, when old and new places overlap).
+            // An object that left its place must have been seen gone from there
+            // (unless it moved by less than its own size, when old and new places
+            // overlap): a lookalike elsewhere is not enough.
             let half = inst.bbox.half_extents.max();
-            if e.translation_m > half && self.seen_in_place(di) {
+            if e.translation_m > half && !self.seen_vacated(di) {
+                // Still too much like a mapped object to be called new.
+                similar = true;
                 continue;
             }
             let cand = Decision::Moved {
