@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use nalgebra::Point3;
 use serde::Serialize;
 
+use super::neighbors::PointGrid;
 use super::visibility::instance_visibility;
 use crate::db::Scene;
 use crate::encode::Modality;
@@ -88,6 +89,15 @@ pub struct ChangeConfig {
     pub moved_rotation_deg: f32,
     /// Consecutive agreeing decisions before an event fires.
     pub confirmations: u32,
+    /// Radius within which a live point counts as explained by the database
+    /// (any instance or the room structure), metres.
+    pub explain_radius_m: f32,
+    /// Added needs at most this share of the live points explained by the database
+    /// (a fragment of a mapped object or of a wall is not a new object).
+    pub max_explained_for_added: f32,
+    /// Moved needs at least this share of the (aligned) database instance covered by
+    /// the live object within `explain_radius_m` (a small partial view aligns anywhere).
+    pub min_moved_coverage: f32,
 }
 
 impl Default for ChangeConfig {
@@ -103,6 +113,9 @@ impl Default for ChangeConfig {
             moved_translation_m: 0.05,
             moved_rotation_deg: 1.0,
             confirmations: 3,
+            explain_radius_m: 0.08,
+            max_explained_for_added: 0.3,
+            min_moved_coverage: 0.2,
         }
     }
 }
@@ -117,6 +130,8 @@ enum Decision {
     },
     Added,
     Static,
+    /// Neither in place nor confidently changed: no event either way.
+    Unsure,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -140,6 +155,10 @@ pub struct ChangeDetector {
     /// Active (fired, not retracted) events by key.
     active: BTreeMap<(ChangeKind, u32), ChangeEvent>,
     next_id: u64,
+    /// Every stored point of each database instance, indexed.
+    grids: Vec<PointGrid>,
+    /// The scene's structure points (walls, floor), indexed.
+    structure: PointGrid,
 }
 
 fn mean(points: &[Point3<f32>]) -> Point3<f32> {
@@ -208,15 +227,26 @@ fn align(src: &[Point3<f32>], dst: &[Point3<f32>], init: Pose, radius: f32) -> (
     (T, overlap(&moved, dst, radius))
 }
 
+/// Cell size of the point grids: the largest radius queried.
+fn grid_radius(cfg: &ChangeConfig) -> f32 {
+    cfg.overlap_radius_m.max(cfg.explain_radius_m)
+}
+
 impl ChangeDetector {
     /// A detector for `scene` (all evidence starts at zero).
     pub fn new(cfg: ChangeConfig, scene: &Scene) -> ChangeDetector {
         ChangeDetector {
-            cfg,
             db: vec![DbTrack::default(); scene.instances.len()],
             live: BTreeMap::new(),
             active: BTreeMap::new(),
             next_id: 1,
+            grids: scene
+                .instances
+                .iter()
+                .map(|i| PointGrid::new(&i.points, grid_radius(&cfg)))
+                .collect(),
+            structure: PointGrid::new(&scene.structure_points, grid_radius(&cfg)),
+            cfg,
         }
     }
 
@@ -242,7 +272,7 @@ impl ChangeDetector {
             let present = ev.present as f32 / ev.decisive() as f32;
             if present >= 0.5 {
                 track.present_frames += 1;
-            } else if present <= 0.2 {
+            } else if present <= 0.3 {
                 track.absent_frames += 1;
             }
         }
@@ -251,6 +281,37 @@ impl ChangeDetector {
     /// Events currently standing (fired and not retracted), sorted by kind and id.
     pub fn active_events(&self) -> Vec<ChangeEvent> {
         self.active.values().cloned().collect()
+    }
+
+    /// Share of `pts` within `explain_radius_m` of any database instance or of the
+    /// room structure.
+    fn explained_share(&self, scene: &Scene, pts: &[Point3<f32>]) -> f32 {
+        if pts.is_empty() {
+            return 0.0;
+        }
+        let r = self.cfg.explain_radius_m;
+        let c = mean(pts);
+        let near: Vec<&PointGrid> = scene
+            .instances
+            .iter()
+            .zip(&self.grids)
+            .filter(|(inst, _)| (inst.centroid - c).norm() <= inst.bbox.diagonal() + 1.0)
+            .map(|(_, g)| g)
+            .collect();
+        let hits = pts
+            .iter()
+            .filter(|p| self.structure.any_within(p, r) || near.iter().any(|g| g.any_within(p, r)))
+            .count();
+        hits as f32 / pts.len() as f32
+    }
+
+    /// Whether the database instance's own place has been seen empty (at least
+    /// `min_absent_frames / 2` frames showing the space behind it, more than frames
+    /// showing its surface).
+    fn seen_vacated(&self, di: usize) -> bool {
+        self.db.get(di).is_some_and(|t| {
+            2 * t.absent_frames >= self.cfg.min_absent_frames && t.absent_frames > t.present_frames
+        })
     }
 
     /// Decides for one live object; `in_place` says whether its surface lies on
@@ -266,9 +327,11 @@ impl ChangeDetector {
             return Decision::Static;
         }
         let live = sample(&obj.points_map, 200);
+        let live_grid = PointGrid::new(&obj.points_map, grid_radius(&self.cfg));
         let c = mean(&live);
         // Elsewhere: the best descriptor match that is not claimed in place.
         let mut best: Option<Decision> = None;
+        let mut similar = false;
         for (di, inst) in scene.instances.iter().enumerate() {
             if claimed.get(di).copied().unwrap_or(true) {
                 continue;
@@ -280,6 +343,9 @@ impl ChangeDetector {
             if sim < self.cfg.min_similarity {
                 continue;
             }
+            if self.seen_vacated(di) {
+                similar = true;
+            }
             let db_pts = sample(&inst.points, 400);
             let init = Pose::translation(
                 c.x - inst.centroid.x,
@@ -290,14 +356,34 @@ impl ChangeDetector {
             // Fitness is measured from the database side: a partial live view covers
             // part of the object only, so use the live-side share instead.
             let inv: Vec<Point3<f32>> = live.iter().map(|p| T.inverse() * p).collect();
-            let fit_live = overlap(&inv, &db_pts, self.cfg.overlap_radius_m).max(fit);
+            let fit_live = self
+                .grids
+                .get(di)
+                .map_or(0.0, |g| g.share_within(&inv, self.cfg.overlap_radius_m))
+                .max(fit);
             if fit_live < 0.6 {
+                continue;
+            }
+            // ... but a small fragment fits somewhere on almost any object: the live
+            // object must also cover a fair share of the database instance.
+            let moved_db: Vec<Point3<f32>> = db_pts.iter().map(|p| T * p).collect();
+            let coverage = live_grid.share_within(&moved_db, self.cfg.explain_radius_m);
+            if coverage < self.cfg.min_moved_coverage {
                 continue;
             }
             let e = pose_error(&T, &Pose::identity());
             let moved_enough = e.translation_m > self.cfg.moved_translation_m
                 || e.rotation_deg > self.cfg.moved_rotation_deg;
             if !moved_enough {
+                continue;
+            }
+            // An object that left its place must have been seen gone from there
+            // (unless it moved by less than its own size, when old and new places
+            // overlap): a lookalike elsewhere is not enough.
+            let half = inst.bbox.half_extents.max();
+            if e.translation_m > half && !self.seen_vacated(di) {
+                // Still too much like a mapped object to be called new.
+                similar = true;
                 continue;
             }
             let cand = Decision::Moved {
@@ -314,7 +400,18 @@ impl ChangeDetector {
                 best = Some(cand);
             }
         }
-        best.unwrap_or(Decision::Added)
+        if let Some(b) = best {
+            return b;
+        }
+        // Added only for an object the database does not explain at all, and not
+        // for one resembling a database object that failed to align (likely that
+        // object moved, seen partially).
+        if similar
+            || self.explained_share(scene, &obj.points_map) > self.cfg.max_explained_for_added
+        {
+            return Decision::Unsure;
+        }
+        Decision::Added
     }
 
     /// Associates the live objects with the scene and updates the events. Returns the
@@ -336,9 +433,11 @@ impl ChangeDetector {
                 if (inst.centroid - c).norm() > inst.bbox.diagonal() + 0.5 {
                     continue;
                 }
-                if overlap(&live, &sample(&inst.points, 400), self.cfg.overlap_radius_m)
-                    >= self.cfg.static_overlap
-                {
+                let share = self
+                    .grids
+                    .get(di)
+                    .map_or(0.0, |g| g.share_within(&live, self.cfg.overlap_radius_m));
+                if share >= self.cfg.static_overlap {
                     if let Some(c) = claimed.get_mut(di) {
                         *c = true;
                     }
@@ -403,7 +502,9 @@ impl ChangeDetector {
                         self.fire(e, &mut out);
                     }
                 }
-                Decision::Static => self.retract(ChangeKind::Added, obj.id, frame, &mut out),
+                Decision::Static | Decision::Unsure => {
+                    self.retract(ChangeKind::Added, obj.id, frame, &mut out)
+                }
             }
         }
         // Removed: seen through repeatedly, never confirmed present, not explained.

@@ -17,6 +17,7 @@
 //! Positions are in the map frame, metres.
 
 pub mod detector;
+pub mod neighbors;
 pub mod visibility;
 
 pub use detector::{ChangeConfig, ChangeDetector, ChangeEvent, ChangeKind, LiveObject};
