@@ -108,14 +108,16 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         rooms: args.rooms,
         rescans: 1,
         frames: args.frames,
+        // The mapping pass goes once around each room.
+        reference_frames: Some(args.frames * 3),
         changes: Some(3),
         ..SynthConfig::default()
     };
     println!(
-        "1/4 generating {} synthetic rooms with one rescan each ({} frames per scan)",
+        "1/4 generating {} synthetic rooms with one rescan each ({} frames per rescan, 3x that for the mapping pass)",
         args.rooms, args.frames
     );
-    let pb = progress::bar((args.rooms * 2 * args.frames) as u64, "rendering");
+    let pb = progress::bar((args.rooms * 4 * args.frames) as u64, "rendering");
     synth::generate_dataset(&cfg, &data, &mut |_| pb.inc(1))?;
     pb.finish_and_clear();
 

@@ -70,6 +70,9 @@ pub struct EngineConfig {
     pub object_verify_points: usize,
     /// Tolerances of the verification agreement tests.
     pub agreement: Agreement,
+    /// Least surface agreement of the current fix's re-verification for it to
+    /// count as still verified (below the gate a new fix must pass: hysteresis).
+    pub track_min_fitness: f32,
     /// Least coarse agreement (generous tolerances, at the unrefined pose) for a
     /// hypothesis to be refined by ICP at all.
     pub coarse_min_agreement: f32,
@@ -118,6 +121,7 @@ impl Default for EngineConfig {
             object_verify_points: 1500,
             agreement: Agreement::default(),
             coarse_min_agreement: 0.25,
+            track_min_fitness: 0.35,
             ambiguity_ratio: 0.7,
             queue_capacity: 4,
             backpressure: Backpressure::Block,

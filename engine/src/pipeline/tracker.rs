@@ -509,7 +509,7 @@ impl Tracker {
 
                     let ok = refined
                         .as_ref()
-                        .is_some_and(|r| r.fitness >= self.cfg.state.min_fitness);
+                        .is_some_and(|r| r.fitness >= self.cfg.track_min_fitness);
                     if ok {
                         (refined, Some(true))
                     } else {
