@@ -136,3 +136,57 @@ fn drop_oldest_backpressure_counts_drops_and_shutdown_is_clean() {
     let stats = engine.shutdown();
     assert_eq!(stats.pushed, 5);
 }
+
+#[test]
+fn verify_pose_refines_a_nearby_prior_and_rejects_a_wrong_one() {
+    use crossloc::pipeline::Tracker;
+    use nalgebra::{Isometry3, Vector3};
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = SynthConfig {
+        seed: 22,
+        rooms: 1,
+        rescans: 1,
+        frames: 45,
+        reference_frames: Some(180),
+        intrinsics: CameraIntrinsics::TUM_DEFAULT.scaled(0.5),
+        changes: Some(2),
+        noise: true,
+    };
+    generate_dataset(&cfg, tmp.path(), &mut |_| {}).unwrap();
+    let ds = load_dataset(tmp.path()).unwrap();
+    let db = Arc::new(database(&ds, &[0]));
+    let T_session_map = random_session_transform(5, 10.0);
+    let mut tracker = Tracker::new(EngineConfig::default(), db).unwrap();
+    for frame in open_sequence(&ds.scan_dir(0, 1), FrameSelection::ALL).unwrap() {
+        let mut frame = frame.unwrap();
+        frame.T_session_camera = frame.T_session_camera.map(|T| T_session_map * T);
+        tracker.process(&frame).unwrap();
+    }
+    let truth = T_session_map.inverse();
+    let centre = tracker
+        .live_map()
+        .stable()
+        .map(|i| i.centroid.coords)
+        .sum::<Vector3<f32>>()
+        / tracker.live_map().stable().count().max(1) as f32;
+    let about = Isometry3::translation(centre.x, centre.y, centre.z);
+    let nudge = |metres: f32, degrees: f32| {
+        let d = Isometry3::new(
+            Vector3::new(metres, 0.0, 0.0),
+            Vector3::new(0.2, 0.1, 1.0).normalize() * degrees.to_radians(),
+        );
+        truth * about * d * about.inverse()
+    };
+    let at_truth = tracker.verify_pose(0, &truth).unwrap();
+    assert!(at_truth.fitness > 0.6, "{at_truth:?}");
+    let near = tracker.verify_pose(0, &nudge(0.15, 8.0)).unwrap();
+    let e = crossloc::eval::pose_error(&near.T_map_session, &truth);
+    assert!(e.translation_m < 0.05 && e.rotation_deg < 2.0, "{e:?}");
+    assert!(near.fitness > 0.6 && near.object_fitness > 0.4, "{near:?}");
+    let far = tracker.verify_pose(0, &nudge(1.5, 90.0));
+    assert!(
+        far.as_ref().is_none_or(|v| v.fitness < 0.5),
+        "a pose 90° off verified: {far:?}"
+    );
+    assert!(tracker.verify_pose(7, &truth).is_none());
+}

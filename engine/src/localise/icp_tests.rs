@@ -279,3 +279,40 @@ fn bad_inputs_are_typed_errors() {
     let many = vec![Point3::new(0.0, 0.0, 0.0); 100];
     assert!(target.refine(&many, &Pose::identity(), &bad).is_err());
 }
+
+#[test]
+fn staged_refinement_with_engine_defaults_converges_from_twelve_degrees() {
+    let (tp, tn) = sample(&corner_room(), 40_000, 3, 0.0);
+    let target = IcpTarget::new(tp, tn).unwrap();
+    let (src, centroid) = source(3_000, 4);
+    let session_centroid = truth().inverse() * centroid;
+    let engine = crate::pipeline::EngineConfig::default();
+    for (axis, shift) in [
+        (Vector3::new(0.2, 0.1, 1.0), Vector3::new(0.25, -0.1, 0.0)),
+        (Vector3::new(1.0, -0.4, 0.3), Vector3::new(-0.1, 0.2, 0.1)),
+    ] {
+        let init = disturbed(12.0, axis, centroid, shift);
+        let res = target
+            .refine_staged(&src, &init, &engine.icp, &engine.icp_polish)
+            .unwrap();
+        let after = pose_difference(&res.T_map_session, &truth(), &session_centroid);
+        assert!(
+            after.translation_m < 0.01 && after.rotation_deg() < 0.5,
+            "{after:?} {res:?}"
+        );
+        // The fitness is the polish stage's, measured at its tight distance.
+        assert!(res.fitness > 0.95, "{res:?}");
+        let coarse = target.refine(&src, &init, &engine.icp).unwrap();
+        assert!(res.iterations > coarse.iterations, "{res:?} {coarse:?}");
+    }
+    // A bad initial pose is a typed error in either stage, not a panic.
+    let nan = Pose::from_parts(
+        Translation3::new(f32::NAN, 0.0, 0.0),
+        UnitQuaternion::identity(),
+    );
+    assert!(
+        target
+            .refine_staged(&src, &nan, &engine.icp, &engine.icp_polish)
+            .is_err()
+    );
+}

@@ -41,8 +41,12 @@ pub struct EngineConfig {
     pub matching: MatchConfig,
     /// Minimal-set RANSAC over instance correspondences.
     pub ransac: RansacConfig,
-    /// ICP verification and refinement.
+    /// ICP refinement of hypotheses, first stage: a wide radius shrinking to about
+    /// 10 cm (see [`crate::localise::IcpTarget::refine_staged`]).
     pub icp: IcpConfig,
+    /// ICP refinement, second stage from the first one's pose: a tight radius for
+    /// the final accuracy; the ICP fitness is measured at its final distance.
+    pub icp_polish: IcpConfig,
     /// Lost / Candidate / Localised hysteresis.
     pub state: StateConfig,
     /// Change detection.
@@ -98,8 +102,16 @@ impl Default for EngineConfig {
             },
             icp: IcpConfig {
                 initial_max_distance: 0.5,
+                final_max_distance: 0.1,
+                shrink: 0.85,
+                max_iterations: 40,
+                ..IcpConfig::default()
+            },
+            icp_polish: IcpConfig {
+                initial_max_distance: 0.1,
                 final_max_distance: 0.05,
-                max_iterations: 30,
+                shrink: 0.75,
+                max_iterations: 10,
                 ..IcpConfig::default()
             },
             state: StateConfig {

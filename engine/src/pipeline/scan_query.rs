@@ -474,7 +474,7 @@ pub fn localise_scan(
                 log::trace!("scan query: hypothesis skipped, {near:.3} of the surface near");
                 continue;
             }
-            match target.refine(&source, &init, &ecfg.icp) {
+            match target.refine_staged(&source, &init, &ecfg.icp, &ecfg.icp_polish) {
                 Ok(r) => verified.push(VerifiedScanHypothesis {
                     scene: s.scene,
                     T_map_session: r.T_map_session,

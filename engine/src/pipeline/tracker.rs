@@ -274,10 +274,12 @@ impl Tracker {
             log::trace!("scene {scene}: coarse agreement {coarse:.2}, not refined");
             return None;
         }
-        match target
-            .surface
-            .refine(&live.surface.points, init, &self.cfg.icp)
-        {
+        match target.surface.refine_staged(
+            &live.surface.points,
+            init,
+            &self.cfg.icp,
+            &self.cfg.icp_polish,
+        ) {
             Ok(r) => {
                 let tol = self.cfg.agreement;
                 let T = r.T_map_session;
@@ -500,6 +502,12 @@ impl Tracker {
         if evaluate {
             let t = Instant::now();
             let queries = self.refresh_descriptors();
+            log::debug!(
+                "frame {}: {} live instances described, state {:?}",
+                frame.index,
+                queries.len(),
+                self.localiser.state()
+            );
             times.encode_ms = t.elapsed().as_secs_f64() * 1e3;
             let t = Instant::now();
             let source = self.live_surface();
@@ -601,6 +609,21 @@ impl Tracker {
             events,
             times,
         })
+    }
+
+    /// Verifies a pose of the session in `scene` against the current live map the
+    /// way relocalisation verifies its hypotheses: ICP refinement from
+    /// `T_map_session`, then surface and object agreement. `None` when the scene
+    /// does not exist, the pose puts too little of the live surface near the map
+    /// for refinement, or ICP fails. For a caller with a pose prior (a robot that
+    /// knows roughly where it is) and for diagnostics.
+    pub fn verify_pose(
+        &mut self,
+        scene: usize,
+        T_map_session: &Pose,
+    ) -> Option<VerifiedHypothesis> {
+        let live = self.live_surface();
+        self.verify(scene, T_map_session, 0, &live)
     }
 
     /// Changes currently standing (fired and not retracted).
