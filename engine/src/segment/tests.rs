@@ -968,3 +968,26 @@ fn random_and_degenerate_depth_never_panics_and_keeps_invariants() {
         }
     }
 }
+
+#[test]
+fn structure_points_lie_on_their_fitted_planes_despite_depth_noise() {
+    let scene = two_boxes_scene();
+    let k = half_kinect();
+    let (frame, _) = scene.render(&k, true, 11);
+    let s = segment_frame(&frame, &cfg_step2()).unwrap();
+    let (pts, normals) = crate::pipeline::structure_points(&frame, &s);
+    assert!(pts.len() > 1000, "{} structure points", pts.len());
+    assert_eq!(pts.len(), normals.len());
+    for (p, n) in pts.iter().zip(&normals) {
+        let plane = s
+            .planes
+            .iter()
+            .find(|q| (q.normal - n).norm() < 1e-6)
+            .expect("the normal of a detected plane");
+        // On the plane to float precision, though the raw depth is noisy.
+        assert!(
+            (plane.normal.dot(&p.coords) + plane.offset).abs() < 1e-3,
+            "{p:?} is off its plane {plane:?}"
+        );
+    }
+}
