@@ -540,6 +540,17 @@ fn eval_changes(a: &EvalDatasetArgs) -> Result<()> {
             );
             changes.push(json!({"kind": kind, "instance": id, "rescan_frames": frames, "reference_frames": mapped, "observable": ok}));
         }
+        let reported: Vec<Value> = active
+            .values()
+            .map(|c| {
+                let truth_id = match c.kind {
+                    ChangeKind::Added => added_truth(c),
+                    _ => c.db_instance.and_then(db_truth),
+                };
+                json!({"kind": c.kind, "db_instance": c.db_instance, "truth_instance": truth_id, "position": c.position, "translation_m": c.translation_m, "rotation_deg": c.rotation_deg, "frame": c.frame})
+            })
+            .collect();
+        row.insert("reported".into(), json!(reported));
         row.insert("sequence".into(), json!(format!("{name}/scan_{scan:02}")));
         row.insert("changes".into(), json!(changes));
         per_rescan.push(Value::Object(row));
