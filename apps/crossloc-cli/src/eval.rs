@@ -10,11 +10,14 @@ use clap::{Args, Subcommand};
 use crossloc::change::ChangeKind;
 use crossloc::db::SceneDatabase;
 use crossloc::eval::{
-    ChangeScore, DepthCoverage, PrecisionRecall, RelocFrame, RelocSummary, Replay, summarise_reloc,
+    ChangeScore, DepthCoverage, ObservableConfig, PrecisionRecall, RelocFrame, RelocSummary,
+    Replay, ViewCounter, ViewTest, instance_samples, summarise_reloc,
 };
 use crossloc::frame::Pose;
 use crossloc::io::FrameSelection;
 use crossloc::io::detect::{DatasetFormat, detect_format, open_sequence};
+use crossloc::io::image_io::read_depth_u16;
+use crossloc::io::ply::read_ply;
 use crossloc::pipeline::EngineEvent;
 use crossloc::synth::{self, ScanTruth, SynthDataset};
 use nalgebra::Point3;
@@ -326,19 +329,119 @@ fn truth_id_of_points(truth: &ScanTruth, pts: &[Point3<f32>]) -> Option<u32> {
         .map(|(id, _)| id)
 }
 
+/// Per rescan, which of its true changes it can observe (the ground-truth rule of
+/// [`crossloc::eval::observable`]: seen, or its old place in view, in at least
+/// `min_frames` frames with at least `min_share` of the object's surface samples
+/// passing the depth test; moved and removed objects must also be seen by the
+/// reference scan, else the database cannot hold them).
+struct Observability {
+    /// Per change: kind, instance, frames that show it in the rescan (the object at
+    /// its new place for moved / added, its old place for removed), frames of the
+    /// reference scan that see it (moved / removed), observable.
+    rows: Vec<(synth::ChangeKind, u32, u32, Option<u32>, bool)>,
+}
+
+impl Observability {
+    fn ids(&self, kind: synth::ChangeKind, observable_only: bool) -> Vec<u32> {
+        self.rows
+            .iter()
+            .filter(|r| r.0 == kind && (r.4 || !observable_only))
+            .map(|r| r.1)
+            .collect()
+    }
+}
+
+/// Streams a scan's depth frames at their true poses through view counters.
+fn count_views(dir: &Path, truth: &ScanTruth, counters: &mut [&mut ViewCounter]) -> Result<()> {
+    for f in &truth.frames {
+        let path = dir.join(format!("frame-{:06}.depth.png", f.index));
+        let depth = read_depth_u16(&path, 1000.0)?;
+        for c in counters.iter_mut() {
+            c.add_frame(&f.T_map_camera, &truth.intrinsics, &depth);
+        }
+    }
+    Ok(())
+}
+
+fn observability(
+    ref_dir: &Path,
+    reference: &ScanTruth,
+    dir: &Path,
+    truth: &ScanTruth,
+    cfg: ObservableConfig,
+) -> Result<Observability> {
+    use synth::ChangeKind as K;
+    let ref_samples = instance_samples(
+        &read_ply(&ref_dir.join(&reference.surface))?,
+        cfg.max_samples,
+    );
+    let new_samples = instance_samples(&read_ply(&dir.join(&truth.surface))?, cfg.max_samples);
+    let pick = |from: &BTreeMap<u32, Vec<Point3<f32>>>, kinds: &[K]| {
+        truth
+            .changes
+            .iter()
+            .filter(|c| kinds.contains(&c.kind))
+            .filter_map(|c| from.get(&c.instance).map(|p| (c.instance, p.clone())))
+            .collect::<BTreeMap<u32, Vec<Point3<f32>>>>()
+    };
+    let mut mapped = ViewCounter::new(
+        pick(&ref_samples, &[K::Moved, K::Removed]),
+        ViewTest::Surface,
+        cfg,
+    );
+    let mut seen = ViewCounter::new(
+        pick(&new_samples, &[K::Moved, K::Added]),
+        ViewTest::Surface,
+        cfg,
+    );
+    let mut place = ViewCounter::new(pick(&ref_samples, &[K::Removed]), ViewTest::Place, cfg);
+    count_views(ref_dir, reference, &mut [&mut mapped])?;
+    count_views(dir, truth, &mut [&mut seen, &mut place])?;
+    let rows = truth
+        .changes
+        .iter()
+        .map(|c| {
+            let id = c.instance;
+            match c.kind {
+                K::Moved => (
+                    c.kind,
+                    id,
+                    seen.frames(id),
+                    Some(mapped.frames(id)),
+                    seen.observed(id) && mapped.observed(id),
+                ),
+                K::Removed => (
+                    c.kind,
+                    id,
+                    place.frames(id),
+                    Some(mapped.frames(id)),
+                    place.observed(id) && mapped.observed(id),
+                ),
+                K::Added => (c.kind, id, seen.frames(id), None, seen.observed(id)),
+            }
+        })
+        .collect();
+    Ok(Observability { rows })
+}
+
 fn eval_changes(a: &EvalDatasetArgs) -> Result<()> {
     let db = load_db(&a.db)?;
     let ds = synth::load_dataset(&a.input)?;
-    let (mut moved, mut added, mut removed) = (Vec::new(), Vec::new(), Vec::new());
+    let obs_cfg = ObservableConfig::default();
+    let mut parts: BTreeMap<(bool, ChangeKind), Vec<PrecisionRecall>> = BTreeMap::new();
+    let mut per_rescan = Vec::new();
     for (i, (room, scan, name)) in rescans(&ds).into_iter().enumerate() {
-        let reference = synth::load_scan_truth(&ds.scan_dir(room, 0))?;
-        let truth = synth::load_scan_truth(&ds.scan_dir(room, scan))?;
+        let ref_dir = ds.scan_dir(room, 0);
+        let dir = ds.scan_dir(room, scan);
+        let reference = synth::load_scan_truth(&ref_dir)?;
+        let truth = synth::load_scan_truth(&dir)?;
         let Some(scene) = db.scene(&name) else {
             bail!("the database has no scene {name}")
         };
+        let obs = observability(&ref_dir, &reference, &dir, &truth, obs_cfg)?;
         let r = run_sequence(
             db.clone(),
-            &ds.scan_dir(room, scan),
+            &dir,
             FrameSelection::ALL,
             a.session_seed.wrapping_add(i as u64 * 7919),
         )?;
@@ -353,14 +456,6 @@ fn eval_changes(a: &EvalDatasetArgs) -> Result<()> {
                 }
             }
         }
-        let expected = |k: synth::ChangeKind| -> Vec<u32> {
-            truth
-                .changes
-                .iter()
-                .filter(|c| c.kind == k)
-                .map(|c| c.instance)
-                .collect()
-        };
         let db_truth = |id: u32| -> Option<u32> {
             scene
                 .instances
@@ -368,16 +463,44 @@ fn eval_changes(a: &EvalDatasetArgs) -> Result<()> {
                 .find(|x| x.id == id)
                 .and_then(|x| truth_id_of_points(&reference, &x.points))
         };
-        let count =
-            |kind: ChangeKind,
-             exp: Vec<u32>,
-             map: &dyn Fn(&crossloc::change::ChangeEvent) -> Option<u32>| {
-                let reported: Vec<Option<u32>> = active
-                    .values()
-                    .filter(|c| c.kind == kind)
-                    .map(map)
+        let added_truth = |c: &crossloc::change::ChangeEvent| {
+            truth_id_at(
+                &truth,
+                &Point3::new(c.position[0], c.position[1], c.position[2]),
+                0.1,
+            )
+        };
+        let kinds = [
+            (ChangeKind::Moved, synth::ChangeKind::Moved),
+            (ChangeKind::Added, synth::ChangeKind::Added),
+            (ChangeKind::Removed, synth::ChangeKind::Removed),
+        ];
+        let mut line = format!("{name}/scan_{scan:02}:");
+        let mut row = serde_json::Map::new();
+        for (kind, tkind) in kinds {
+            let reported: Vec<Option<u32>> = active
+                .values()
+                .filter(|c| c.kind == kind)
+                .map(|c| match kind {
+                    ChangeKind::Added => added_truth(c),
+                    _ => c.db_instance.and_then(db_truth),
+                })
+                .collect();
+            let all = obs.ids(tkind, false);
+            let observable = obs.ids(tkind, true);
+            for observable_only in [false, true] {
+                let exp = if observable_only { &observable } else { &all };
+                // A report of a true change that the rescan cannot show is neither
+                // right nor wrong in the observable score: it is left out.
+                let counted: Vec<Option<u32>> = reported
+                    .iter()
+                    .copied()
+                    .filter(|id| {
+                        !observable_only
+                            || !id.is_some_and(|id| all.contains(&id) && !observable.contains(&id))
+                    })
                     .collect();
-                let mut hit: Vec<u32> = reported
+                let mut hit: Vec<u32> = counted
                     .iter()
                     .flatten()
                     .copied()
@@ -385,51 +508,85 @@ fn eval_changes(a: &EvalDatasetArgs) -> Result<()> {
                     .collect();
                 hit.sort_unstable();
                 hit.dedup();
-                PrecisionRecall::from_counts(hit.len(), reported.len(), exp.len())
+                let pr = PrecisionRecall::from_counts(hit.len(), counted.len(), exp.len());
+                if observable_only {
+                    line.push_str(&format!(
+                        " {kind:?} {}/{}/{} (all {}/{})",
+                        pr.true_positives,
+                        pr.reported,
+                        pr.expected,
+                        hit_all(&reported, &all),
+                        all.len()
+                    ));
+                    row.insert(format!("{kind:?}").to_lowercase(), json!(pr));
+                }
+                parts.entry((observable_only, kind)).or_default().push(pr);
+            }
+        }
+        eprintln!("{line} (tp/reported/expected observable; all changes: tp/expected)");
+        let mut changes = Vec::new();
+        for (kind, id, frames, mapped, ok) in &obs.rows {
+            let what = if *kind == synth::ChangeKind::Removed {
+                "old place in view"
+            } else {
+                "seen"
             };
-        let m = count(
-            ChangeKind::Moved,
-            expected(synth::ChangeKind::Moved),
-            &|c| c.db_instance.and_then(db_truth),
-        );
-        let rm = count(
-            ChangeKind::Removed,
-            expected(synth::ChangeKind::Removed),
-            &|c| c.db_instance.and_then(db_truth),
-        );
-        let ad = count(
-            ChangeKind::Added,
-            expected(synth::ChangeKind::Added),
-            &|c| {
-                truth_id_at(
-                    &truth,
-                    &Point3::new(c.position[0], c.position[1], c.position[2]),
-                    0.1,
-                )
-            },
-        );
-        eprintln!(
-            "{name}/scan_{scan:02}: moved {}/{}/{} added {}/{}/{} removed {}/{}/{} (tp/reported/expected)",
-            m.true_positives,
-            m.reported,
-            m.expected,
-            ad.true_positives,
-            ad.reported,
-            ad.expected,
-            rm.true_positives,
-            rm.reported,
-            rm.expected
-        );
-        moved.push(m);
-        added.push(ad);
-        removed.push(rm);
+            let mapped_txt = mapped
+                .map(|m| format!(", seen by the reference in {m}"))
+                .unwrap_or_default();
+            eprintln!(
+                "    {kind:?} {id}: {what} in {frames} rescan frames{mapped_txt} -> {}",
+                if *ok { "observable" } else { "not observable" }
+            );
+            changes.push(json!({"kind": kind, "instance": id, "rescan_frames": frames, "reference_frames": mapped, "observable": ok}));
+        }
+        let reported: Vec<Value> = active
+            .values()
+            .map(|c| {
+                let truth_id = match c.kind {
+                    ChangeKind::Added => added_truth(c),
+                    _ => c.db_instance.and_then(db_truth),
+                };
+                json!({"kind": c.kind, "db_instance": c.db_instance, "truth_instance": truth_id, "position": c.position, "translation_m": c.translation_m, "rotation_deg": c.rotation_deg, "frame": c.frame})
+            })
+            .collect();
+        row.insert("reported".into(), json!(reported));
+        row.insert("sequence".into(), json!(format!("{name}/scan_{scan:02}")));
+        row.insert("changes".into(), json!(changes));
+        per_rescan.push(Value::Object(row));
     }
-    let s = ChangeScore {
-        moved: PrecisionRecall::combine(&moved),
-        added: PrecisionRecall::combine(&added),
-        removed: PrecisionRecall::combine(&removed),
+    let score = |observable_only: bool| -> Result<Value> {
+        let get =
+            |k| PrecisionRecall::combine(parts.get(&(observable_only, k)).map_or(&[][..], |v| v));
+        Ok(serde_json::to_value(ChangeScore {
+            moved: get(ChangeKind::Moved),
+            added: get(ChangeKind::Added),
+            removed: get(ChangeKind::Removed),
+        })?)
     };
-    write_json(&a.json, &serde_json::to_value(s)?)
+    let mut v = score(true)?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("all_changes".into(), score(false)?);
+        o.insert(
+            "observability".into(),
+            json!({"min_frames": obs_cfg.min_frames, "min_share": obs_cfg.min_share, "max_samples": obs_cfg.max_samples}),
+        );
+        o.insert("per_rescan".into(), json!(per_rescan));
+    }
+    write_json(&a.json, &v)
+}
+
+/// Distinct expected ids among the reported ones.
+fn hit_all(reported: &[Option<u32>], exp: &[u32]) -> usize {
+    let mut hit: Vec<u32> = reported
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|id| exp.contains(id))
+        .collect();
+    hit.sort_unstable();
+    hit.dedup();
+    hit.len()
 }
 
 fn eval_retrieval(a: &EvalDatasetArgs) -> Result<()> {

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::neighbors::PointGrid;
 use super::visibility::instance_visibility;
 use crate::db::Scene;
+use crate::db::build::oriented_box;
 use crate::encode::Modality;
 use crate::eval::pose_error;
 use crate::frame::{CameraIntrinsics, DepthImage, Pose};
@@ -98,6 +99,21 @@ pub struct ChangeConfig {
     /// Moved needs at least this share of the (aligned) database instance covered by
     /// the live object within `explain_radius_m` (a small partial view aligns anywhere).
     pub min_moved_coverage: f32,
+    /// A move further than the object's size whose old place was never seen vacated
+    /// needs the old place seen occupied in at most this many frames ...
+    pub max_present_for_unseen_move: u32,
+    /// ... a live-side ICP fitness of at least this ...
+    pub min_unseen_move_fit: f32,
+    /// ... and at least this share of the database instance covered.
+    pub min_unseen_move_coverage: f32,
+    /// ... a move of at most this far, metres (far lookalikes are not the object) ...
+    pub max_unseen_move_m: f32,
+    /// Any Moved needs the database instance and the live object at least this
+    /// thick (half of the smallest box extent, metres; a patch of wall or floor is
+    /// not an object).
+    pub min_half_thickness_m: f32,
+    /// ... and no other candidate scoring at least this share of the best one.
+    pub unseen_move_margin: f32,
 }
 
 impl Default for ChangeConfig {
@@ -116,6 +132,12 @@ impl Default for ChangeConfig {
             explain_radius_m: 0.08,
             max_explained_for_added: 0.3,
             min_moved_coverage: 0.2,
+            max_present_for_unseen_move: 2,
+            min_unseen_move_fit: 0.75,
+            min_unseen_move_coverage: 0.3,
+            max_unseen_move_m: 2.0,
+            min_half_thickness_m: 0.03,
+            unseen_move_margin: 0.9,
         }
     }
 }
@@ -227,6 +249,20 @@ fn align(src: &[Point3<f32>], dst: &[Point3<f32>], init: Pose, radius: f32) -> (
     (T, overlap(&moved, dst, radius))
 }
 
+/// The largest of `scores` other than (one copy of) `best`; 0 when none.
+fn second_best(scores: &[f32], best: f32) -> f32 {
+    let mut skipped = false;
+    let mut out = 0.0f32;
+    for &s in scores {
+        if !skipped && s == best {
+            skipped = true;
+        } else {
+            out = out.max(s);
+        }
+    }
+    out
+}
+
 /// Cell size of the point grids: the largest radius queried.
 fn grid_radius(cfg: &ChangeConfig) -> f32 {
     cfg.overlap_radius_m.max(cfg.explain_radius_m)
@@ -235,6 +271,15 @@ fn grid_radius(cfg: &ChangeConfig) -> f32 {
 impl ChangeDetector {
     /// A detector for `scene` (all evidence starts at zero).
     pub fn new(cfg: ChangeConfig, scene: &Scene) -> ChangeDetector {
+        for i in &scene.instances {
+            log::trace!(
+                "db instance {} at {:.2?}, half extents {:.2?}, {} points",
+                i.id,
+                i.centroid.coords.as_slice(),
+                i.bbox.half_extents.as_slice(),
+                i.points.len()
+            );
+        }
         ChangeDetector {
             db: vec![DbTrack::default(); scene.instances.len()],
             live: BTreeMap::new(),
@@ -314,6 +359,14 @@ impl ChangeDetector {
         })
     }
 
+    /// Whether the database instance's own place has (almost) never been seen
+    /// occupied: at most `max_present_for_unseen_move` frames showed its surface.
+    fn not_seen_present(&self, di: usize) -> bool {
+        self.db
+            .get(di)
+            .is_some_and(|t| t.present_frames <= self.cfg.max_present_for_unseen_move)
+    }
+
     /// Decides for one live object; `in_place` says whether its surface lies on
     /// some database instance (computed once per update by the caller).
     fn decide(
@@ -332,6 +385,10 @@ impl ChangeDetector {
         // Elsewhere: the best descriptor match that is not claimed in place.
         let mut best: Option<Decision> = None;
         let mut similar = false;
+        let mut new_here: Option<bool> = None;
+        let mut unseen_best = 0.0f32;
+        let mut scores: Vec<f32> = Vec::new();
+        let live_half_min = oriented_box(&obj.points_map).half_extents.min();
         for (di, inst) in scene.instances.iter().enumerate() {
             if claimed.get(di).copied().unwrap_or(true) {
                 continue;
@@ -341,9 +398,19 @@ impl ChangeDetector {
             };
             let sim: f32 = d.iter().zip(&obj.descriptor).map(|(a, b)| a * b).sum();
             if sim < self.cfg.min_similarity {
+                if sim > 0.6 {
+                    log::trace!(
+                        "live {} at {:.2?}: db {} sim {sim:.2} too low",
+                        obj.id,
+                        c.coords.as_slice(),
+                        inst.id
+                    );
+                }
                 continue;
             }
-            if self.seen_vacated(di) {
+            // Looks like a mapped object whose place is not confirmed occupied: if
+            // it does not align, it may be that object, moved and seen partially.
+            if self.seen_vacated(di) || self.not_seen_present(di) {
                 similar = true;
             }
             let db_pts = sample(&inst.points, 400);
@@ -361,17 +428,28 @@ impl ChangeDetector {
                 .get(di)
                 .map_or(0.0, |g| g.share_within(&inv, self.cfg.overlap_radius_m))
                 .max(fit);
-            if fit_live < 0.6 {
-                continue;
-            }
             // ... but a small fragment fits somewhere on almost any object: the live
             // object must also cover a fair share of the database instance.
             let moved_db: Vec<Point3<f32>> = db_pts.iter().map(|p| T * p).collect();
             let coverage = live_grid.share_within(&moved_db, self.cfg.explain_radius_m);
-            if coverage < self.cfg.min_moved_coverage {
+            let e = pose_error(&T, &Pose::identity());
+            log::trace!(
+                "live {} at {:.2?} (obs {}): db {} sim {sim:.2} fit {fit_live:.2} cov {coverage:.2} t {:.2} r {:.0} present {} absent {}",
+                obj.id,
+                c.coords.as_slice(),
+                obj.observations,
+                inst.id,
+                e.translation_m,
+                e.rotation_deg,
+                self.db.get(di).map_or(0, |t| t.present_frames),
+                self.db.get(di).map_or(0, |t| t.absent_frames)
+            );
+            // A patch of wall, floor or ceiling is not an object.
+            let solid = inst.bbox.half_extents.min() >= self.cfg.min_half_thickness_m
+                && live_half_min >= self.cfg.min_half_thickness_m;
+            if !solid || fit_live < 0.6 || coverage < self.cfg.min_moved_coverage {
                 continue;
             }
-            let e = pose_error(&T, &Pose::identity());
             let moved_enough = e.translation_m > self.cfg.moved_translation_m
                 || e.rotation_deg > self.cfg.moved_rotation_deg;
             if !moved_enough {
@@ -381,10 +459,24 @@ impl ChangeDetector {
             // (unless it moved by less than its own size, when old and new places
             // overlap): a lookalike elsewhere is not enough.
             let half = inst.bbox.half_extents.max();
-            if e.translation_m > half && !self.seen_vacated(di) {
+            // ... or, when its old place has never been seen occupied either, the
+            // live object must stand where the database has nothing (something new
+            // is here) and match the instance closely.
+            let unseen_move = self.not_seen_present(di)
+                && e.translation_m <= self.cfg.max_unseen_move_m
+                && fit_live >= self.cfg.min_unseen_move_fit
+                && coverage >= self.cfg.min_unseen_move_coverage
+                && *new_here.get_or_insert_with(|| {
+                    self.explained_share(scene, &obj.points_map) <= self.cfg.max_explained_for_added
+                });
+            if e.translation_m > half && !self.seen_vacated(di) && !unseen_move {
                 // Still too much like a mapped object to be called new.
                 similar = true;
                 continue;
+            }
+            scores.push(fit_live * sim);
+            if e.translation_m > half && !self.seen_vacated(di) {
+                unseen_best = unseen_best.max(fit_live * sim);
             }
             let cand = Decision::Moved {
                 db: di,
@@ -401,7 +493,19 @@ impl ChangeDetector {
             }
         }
         if let Some(b) = best {
-            return b;
+            // A move inferred without seeing the old place needs one clear match: two
+            // lookalikes that fit about as well leave it open.
+            let ambiguous = match b {
+                Decision::Moved { fitness, .. } => {
+                    unseen_best >= fitness
+                        && second_best(&scores, fitness) >= self.cfg.unseen_move_margin * fitness
+                }
+                _ => false,
+            };
+            if !ambiguous {
+                return b;
+            }
+            similar = true;
         }
         // Added only for an object the database does not explain at all, and not
         // for one resembling a database object that failed to align (likely that

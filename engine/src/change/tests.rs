@@ -291,24 +291,62 @@ fn an_object_seen_in_its_place_is_not_moved_by_a_lookalike() {
 }
 
 #[test]
-fn moved_needs_the_old_place_seen_empty() {
+fn moved_needs_the_old_place_seen_empty_or_never_seen_occupied() {
     let s = scene();
     let moved = box_points(Point3::new(1.5, 0.6, 3.0), Vector3::new(0.3, 0.5, 0.3));
-    // Old place never in view: no Moved (a lookalike elsewhere is not enough).
-    let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
     let lives = [live(60, moved.clone(), 2)];
+    let moved_2 = |events: &[ChangeEvent]| {
+        events
+            .iter()
+            .any(|e| e.kind == ChangeKind::Moved && e.db_instance == Some(2))
+    };
+    // Old place never in view, the copy stands where the database has nothing and
+    // is the only close match: Moved.
+    let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
     let events: Vec<ChangeEvent> = (0..8).flat_map(|f| det.update(f, &s, &lives)).collect();
-    assert!(
-        !events.iter().any(|e| e.kind == ChangeKind::Moved),
-        "{events:?}"
-    );
+    assert!(moved_2(&events), "{events:?}");
     // Old place seen empty: Moved.
     let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
     let events = run(&mut det, &s, &[0, 2], &lives);
-    assert!(
-        events
-            .iter()
-            .any(|e| e.kind == ChangeKind::Moved && e.db_instance == Some(2)),
-        "{events:?}"
-    );
+    assert!(moved_2(&events), "{events:?}");
+    // Old place seen occupied: not Moved.
+    let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+    let events = run(&mut det, &s, &[0, 1, 2], &lives);
+    assert!(!moved_2(&events), "{events:?}");
+}
+
+#[test]
+fn an_unseen_move_needs_one_clear_nearby_solid_match() {
+    let size = Vector3::new(0.3, 0.5, 0.3);
+    let moved_events = |s: &Scene, lives: &[LiveObject]| -> Vec<ChangeEvent> {
+        let mut det = ChangeDetector::new(ChangeConfig::default(), s);
+        (0..8)
+            .flat_map(|f| det.update(f, s, lives))
+            .filter(|e| e.kind == ChangeKind::Moved)
+            .collect()
+    };
+    // Two identical mapped objects, neither place in view: which one moved is
+    // unknown, so nothing is reported.
+    let mut s = scene();
+    let mut twin = instance(4, Point3::new(1.5, -1.0, 3.0), size);
+    twin.descriptors = s.instances[1].descriptors.clone();
+    s.instances.push(twin);
+    let copy = box_points(Point3::new(1.5, -0.4, 3.0), size);
+    let events = moved_events(&s, &[live(61, copy, 2)]);
+    assert!(events.is_empty(), "{events:?}");
+    // Far from its old place (beyond `max_unseen_move_m`): a lookalike, not a move.
+    let s = scene();
+    let far = box_points(Point3::new(1.5, 2.8, 3.0), size);
+    let events = moved_events(&s, &[live(62, far, 2)]);
+    assert!(events.is_empty(), "{events:?}");
+    // A flat patch (a piece of floor or wall) is never a moved object.
+    let mut s = scene();
+    s.instances.push(instance(
+        5,
+        Point3::new(-1.0, 1.0, 3.0),
+        Vector3::new(0.6, 0.6, 0.0),
+    ));
+    let patch = box_points(Point3::new(-1.0, 1.8, 3.0), Vector3::new(0.6, 0.6, 0.0));
+    let events = moved_events(&s, &[live(63, patch, 5)]);
+    assert!(events.is_empty(), "{events:?}");
 }

@@ -4,6 +4,7 @@
 
 pub mod localisable;
 pub mod metrics;
+pub mod observable;
 pub mod replay;
 pub mod retrieval;
 pub mod scan_eval;
@@ -15,6 +16,7 @@ pub use metrics::{
     ChangeScore, PoseError, PrecisionRecall, RelocFrame, RelocSummary, percentile, pose_error,
     summarise_reloc,
 };
+pub use observable::{ObservableConfig, ViewCounter, ViewTest, instance_samples, view_share};
 pub use replay::{Latency, Replay, ReplayFrame, StageLatency, replay};
 pub use scan_reference::{ScanReference, ScanReferenceConfig, align_scan_structure};
 pub use session::random_session_transform;
