@@ -25,6 +25,7 @@ pub mod compare;
 pub mod correspondence;
 pub mod error;
 pub mod icp;
+pub mod pairs;
 pub mod ransac;
 pub mod state;
 pub mod umeyama;
