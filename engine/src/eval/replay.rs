@@ -1,7 +1,8 @@
 //! Replaying a recorded sequence as a headset would: the engine receives
 //! `T_session_camera = T_session_map · T_map_camera`, with `T_session_map` drawn
 //! from a seed and never shown to the engine. Frames are pushed through the
-//! threaded [`Engine`] with blocking back-pressure, so every frame is processed.
+//! threaded [`Engine`] with blocking back-pressure, so every frame is processed;
+//! frames are read and decoded on a reader thread ahead of the engine.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -105,13 +106,17 @@ impl Replay {
     }
 }
 
+/// Frames read and decoded ahead of the engine by the replay's reader thread.
+const READ_AHEAD: usize = 4;
+
 /// Replays `frames` (poses in the map frame) through an engine for `db`, moving the
-/// poses into the session frame given by `T_session_map`. `progress` is called once
-/// per frame read.
+/// poses into the session frame given by `T_session_map`. `frames` is iterated
+/// (read and decoded) on a thread of its own, a few frames ahead. `progress` is
+/// called once per frame read.
 pub fn replay(
     cfg: EngineConfig,
     db: Arc<SceneDatabase>,
-    frames: impl Iterator<Item = Result<RgbdFrame, IoError>>,
+    frames: impl Iterator<Item = Result<RgbdFrame, IoError>> + Send,
     T_session_map: Pose,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Replay, PipelineError> {
@@ -129,27 +134,39 @@ pub fn replay(
             }
         }
     };
-    for frame in frames {
-        let mut frame = match frame {
-            Ok(f) => f,
-            Err(e) => {
-                log::warn!("skipping a frame: {e}");
+    // Frames are read and decoded on their own thread, a few ahead of the engine.
+    std::thread::scope(|scope| -> Result<(), PipelineError> {
+        let (tx, rx) = crossbeam::channel::bounded(READ_AHEAD);
+        scope.spawn(move || {
+            for frame in frames {
+                if tx.send(frame).is_err() {
+                    break;
+                }
+            }
+        });
+        for frame in rx.iter() {
+            let mut frame = match frame {
+                Ok(f) => f,
+                Err(e) => {
+                    log::warn!("skipping a frame: {e}");
+                    bad += 1;
+                    continue;
+                }
+            };
+            progress(frame.index);
+            let T_map_camera = frame.T_session_camera;
+            let Some(T) = T_map_camera else {
+                log::warn!("frame {}: no pose, skipped", frame.index);
                 bad += 1;
                 continue;
-            }
-        };
-        progress(frame.index);
-        let T_map_camera = frame.T_session_camera;
-        let Some(T) = T_map_camera else {
-            log::warn!("frame {}: no pose, skipped", frame.index);
-            bad += 1;
-            continue;
-        };
-        truth.insert(frame.index, T_map_camera);
-        frame.T_session_camera = Some(T_session_map * T);
-        engine.push_frame(frame)?;
-        collect(&mut engine, &mut results, &mut bad);
-    }
+            };
+            truth.insert(frame.index, T_map_camera);
+            frame.T_session_camera = Some(T_session_map * T);
+            engine.push_frame(frame)?;
+            collect(&mut engine, &mut results, &mut bad);
+        }
+        Ok(())
+    })?;
     let (rest, stats) = engine.finish();
     for r in rest {
         match r {

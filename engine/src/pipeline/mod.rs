@@ -10,7 +10,9 @@
 //! the queues and joins the threads.
 
 mod engine;
+mod relocalise;
 pub mod scan_query;
+mod stages;
 mod tracker;
 
 use serde::Serialize;
