@@ -15,6 +15,6 @@ pub use metrics::{
     ChangeScore, PoseError, PrecisionRecall, RelocFrame, RelocSummary, percentile, pose_error,
     summarise_reloc,
 };
-pub use replay::{Latency, Replay, ReplayFrame, StageLatency, replay};
+pub use replay::{Latency, Replay, ReplayFrame, StageLatency, replay, stage_latency};
 pub use scan_reference::{ScanReference, ScanReferenceConfig, align_scan_structure};
 pub use session::random_session_transform;

@@ -88,21 +88,27 @@ impl Replay {
 
     /// Per-stage latency percentiles.
     pub fn stage_latency(&self) -> StageLatency {
-        let lat = |f: &dyn Fn(&StageTimes) -> f64| {
-            let v: Vec<f64> = self.frames.iter().map(|r| f(&r.times)).collect();
-            Latency {
-                p50: percentile(&v, 50.0).unwrap_or(0.0),
-                p99: percentile(&v, 99.0).unwrap_or(0.0),
-            }
-        };
-        StageLatency {
-            segment: lat(&|t| t.segment_ms),
-            fuse: lat(&|t| t.fuse_ms),
-            encode: lat(&|t| t.encode_ms),
-            localise: lat(&|t| t.localise_ms),
-            change: lat(&|t| t.change_ms),
-            total: lat(&|t| t.segment_ms + t.fuse_ms + t.encode_ms + t.localise_ms + t.change_ms),
+        stage_latency(&self.frames)
+    }
+}
+
+/// Per-stage latency percentiles over `frames` (e.g. the frames of several replays).
+pub fn stage_latency<'a>(frames: impl IntoIterator<Item = &'a ReplayFrame>) -> StageLatency {
+    let times: Vec<StageTimes> = frames.into_iter().map(|f| f.times).collect();
+    let lat = |f: &dyn Fn(&StageTimes) -> f64| {
+        let v: Vec<f64> = times.iter().map(f).collect();
+        Latency {
+            p50: percentile(&v, 50.0).unwrap_or(0.0),
+            p99: percentile(&v, 99.0).unwrap_or(0.0),
         }
+    };
+    StageLatency {
+        segment: lat(&|t| t.segment_ms),
+        fuse: lat(&|t| t.fuse_ms),
+        encode: lat(&|t| t.encode_ms),
+        localise: lat(&|t| t.localise_ms),
+        change: lat(&|t| t.change_ms),
+        total: lat(&|t| t.segment_ms + t.fuse_ms + t.encode_ms + t.localise_ms + t.change_ms),
     }
 }
 
