@@ -86,7 +86,6 @@ fn verification_target(s: &Scene) -> Option<VerificationTarget> {
     })
 }
 
-
 /// What a relocalisation round works on, taken from the live map at one frame.
 pub(crate) struct RoundInput {
     /// Described stable live instances.
@@ -140,7 +139,10 @@ impl Relocaliser {
                 if ok {
                     (refined, Some(true))
                 } else {
-                    (self.relocalise(&input.queries, source, pending), Some(false))
+                    (
+                        self.relocalise(&input.queries, source, pending),
+                        Some(false),
+                    )
                 }
             }
             None => (self.relocalise(&input.queries, source, pending), None),

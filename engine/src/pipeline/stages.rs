@@ -80,7 +80,10 @@ pub(crate) struct FuseStage {
 
 impl FuseStage {
     /// A stage with an empty live map.
-    pub(crate) fn new(cfg: EngineConfig, encoder: GeometricColorEncoder) -> Result<Self, PipelineError> {
+    pub(crate) fn new(
+        cfg: EngineConfig,
+        encoder: GeometricColorEncoder,
+    ) -> Result<Self, PipelineError> {
         let live =
             LiveMap::new(cfg.fuse.clone()).map_err(|e| PipelineError::Config(e.to_string()))?;
         Ok(FuseStage {
@@ -99,7 +102,11 @@ impl FuseStage {
 
     /// Fuses one segmented frame; on every `reloc_every`-th frame also takes the
     /// round input.
-    pub(crate) fn run(&mut self, frame: &RgbdFrame, seg: &Segmentation) -> Result<Fused, PipelineError> {
+    pub(crate) fn run(
+        &mut self,
+        frame: &RgbdFrame,
+        seg: &Segmentation,
+    ) -> Result<Fused, PipelineError> {
         let mut times = StageTimes::default();
         let Some(T_session_camera) = frame.T_session_camera else {
             return Err(PipelineError::Frame {
