@@ -11,7 +11,7 @@ use crossloc::frame::CameraIntrinsics;
 use crossloc::io::FrameSelection;
 use crossloc::io::detect::open_sequence;
 use crossloc::localise::state::TrackingState;
-use crossloc::pipeline::{Backpressure, Engine, EngineConfig};
+use crossloc::pipeline::{Backpressure, Engine, EngineConfig, Tracker};
 use crossloc::synth::{SynthConfig, generate_dataset, load_dataset};
 
 fn dataset(dir: &std::path::Path, rooms: usize, frames: usize) -> crossloc::synth::SynthDataset {
@@ -137,9 +137,93 @@ fn drop_oldest_backpressure_counts_drops_and_shutdown_is_clean() {
     assert_eq!(stats.pushed, 5);
 }
 
+/// Per-frame results without the timings (which differ run to run).
+fn untimed(r: crossloc::pipeline::FrameResult) -> crossloc::pipeline::FrameResult {
+    crossloc::pipeline::FrameResult {
+        times: Default::default(),
+        ..r
+    }
+}
+
+#[test]
+fn the_threaded_engine_gives_the_sequential_trackers_results_every_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The mapping pass is the streamed scan itself (so that it surely localises and
+    // change detection runs), the other room is a distractor.
+    let cfg = SynthConfig {
+        seed: 21,
+        rooms: 2,
+        rescans: 1,
+        frames: 45,
+        reference_frames: None,
+        intrinsics: CameraIntrinsics::TUM_DEFAULT,
+        changes: Some(2),
+        noise: true,
+    };
+    generate_dataset(&cfg, tmp.path(), &mut |_| {}).unwrap();
+    let ds = load_dataset(tmp.path()).unwrap();
+    let mut db = SceneDatabase::new();
+    for (room, scan) in [(0, 1), (1, 0)] {
+        let frames = open_sequence(&ds.scan_dir(room, scan), FrameSelection::ALL).unwrap();
+        let scene = scene_from_frames(
+            &ds.rooms[room],
+            "test",
+            frames,
+            &BuildConfig::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+        db.add_scene(scene).unwrap();
+    }
+    let db = Arc::new(db);
+    let T_session_map = random_session_transform(5, 10.0);
+    let frames: Vec<_> = open_sequence(&ds.scan_dir(0, 1), FrameSelection::ALL)
+        .unwrap()
+        .map(|f| {
+            let mut f = f.unwrap();
+            f.T_session_camera = f.T_session_camera.map(|T| T_session_map * T);
+            f
+        })
+        .collect();
+    let mut tracker = Tracker::new(EngineConfig::default(), db.clone()).unwrap();
+    let sequential: Vec<_> = frames
+        .iter()
+        .map(|f| untimed(tracker.process(f).unwrap()))
+        .collect();
+    // The comparison means something only if the run localises.
+    assert!(
+        sequential
+            .iter()
+            .any(|r| r.state == TrackingState::Localised && r.T_map_session.is_some()),
+        "the sequential run never localised: {:?}",
+        sequential.iter().map(|r| r.state).collect::<Vec<_>>()
+    );
+    assert!(sequential.iter().any(|r| !r.events.is_empty()));
+    for run in 0..2 {
+        // A small queue makes the stages wait on each other in varying ways.
+        let cfg = EngineConfig {
+            queue_capacity: 1 + run,
+            ..EngineConfig::default()
+        };
+        let mut engine = Engine::new(cfg, db.clone()).unwrap();
+        let mut threaded = Vec::new();
+        for f in &frames {
+            engine.push_frame(f.clone()).unwrap();
+            threaded.extend(engine.poll_results());
+        }
+        let (rest, stats) = engine.finish();
+        threaded.extend(rest);
+        assert_eq!(stats.processed, frames.len() as u64);
+        let threaded: Vec<_> = threaded.into_iter().map(|r| untimed(r.unwrap())).collect();
+        assert_eq!(threaded.len(), sequential.len());
+        for (a, b) in sequential.iter().zip(&threaded) {
+            assert_eq!(a, b, "run {run}, frame {}", a.index);
+        }
+    }
+}
+
 #[test]
 fn verify_pose_refines_a_nearby_prior_and_rejects_a_wrong_one() {
-    use crossloc::pipeline::Tracker;
     use nalgebra::{Isometry3, Vector3};
     let tmp = tempfile::tempdir().unwrap();
     let cfg = SynthConfig {

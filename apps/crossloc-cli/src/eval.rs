@@ -107,7 +107,7 @@ fn score(r: &Replay, localisable: &dyn Fn(&crossloc::eval::ReplayFrame) -> bool)
 fn summary_json(s: &RelocSummary, r: &[&Replay]) -> Value {
     let frames: usize = r.iter().map(|x| x.frames.len()).sum();
     let seconds: f64 = r.iter().map(|x| x.seconds).sum();
-    let lat = r.first().map(|x| x.stage_latency()).unwrap_or_default();
+    let lat = crossloc::eval::stage_latency(r.iter().flat_map(|x| x.frames.iter()));
     let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
     if let Some(o) = v.as_object_mut() {
         o.insert("fps".into(), json!(frames as f64 / seconds.max(1e-9)));

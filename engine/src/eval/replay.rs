@@ -1,7 +1,8 @@
 //! Replaying a recorded sequence as a headset would: the engine receives
 //! `T_session_camera = T_session_map · T_map_camera`, with `T_session_map` drawn
 //! from a seed and never shown to the engine. Frames are pushed through the
-//! threaded [`Engine`] with blocking back-pressure, so every frame is processed.
+//! threaded [`Engine`] with blocking back-pressure, so every frame is processed;
+//! frames are read and decoded on a reader thread ahead of the engine.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -87,31 +88,41 @@ impl Replay {
 
     /// Per-stage latency percentiles.
     pub fn stage_latency(&self) -> StageLatency {
-        let lat = |f: &dyn Fn(&StageTimes) -> f64| {
-            let v: Vec<f64> = self.frames.iter().map(|r| f(&r.times)).collect();
-            Latency {
-                p50: percentile(&v, 50.0).unwrap_or(0.0),
-                p99: percentile(&v, 99.0).unwrap_or(0.0),
-            }
-        };
-        StageLatency {
-            segment: lat(&|t| t.segment_ms),
-            fuse: lat(&|t| t.fuse_ms),
-            encode: lat(&|t| t.encode_ms),
-            localise: lat(&|t| t.localise_ms),
-            change: lat(&|t| t.change_ms),
-            total: lat(&|t| t.segment_ms + t.fuse_ms + t.encode_ms + t.localise_ms + t.change_ms),
-        }
+        stage_latency(&self.frames)
     }
 }
 
+/// Per-stage latency percentiles over `frames` (e.g. the frames of several replays).
+pub fn stage_latency<'a>(frames: impl IntoIterator<Item = &'a ReplayFrame>) -> StageLatency {
+    let times: Vec<StageTimes> = frames.into_iter().map(|f| f.times).collect();
+    let lat = |f: &dyn Fn(&StageTimes) -> f64| {
+        let v: Vec<f64> = times.iter().map(f).collect();
+        Latency {
+            p50: percentile(&v, 50.0).unwrap_or(0.0),
+            p99: percentile(&v, 99.0).unwrap_or(0.0),
+        }
+    };
+    StageLatency {
+        segment: lat(&|t| t.segment_ms),
+        fuse: lat(&|t| t.fuse_ms),
+        encode: lat(&|t| t.encode_ms),
+        localise: lat(&|t| t.localise_ms),
+        change: lat(&|t| t.change_ms),
+        total: lat(&|t| t.segment_ms + t.fuse_ms + t.encode_ms + t.localise_ms + t.change_ms),
+    }
+}
+
+/// Frames read and decoded ahead of the engine by the replay's reader thread.
+const READ_AHEAD: usize = 4;
+
 /// Replays `frames` (poses in the map frame) through an engine for `db`, moving the
-/// poses into the session frame given by `T_session_map`. `progress` is called once
-/// per frame read.
+/// poses into the session frame given by `T_session_map`. `frames` is iterated
+/// (read and decoded) on a thread of its own, a few frames ahead. `progress` is
+/// called once per frame read.
 pub fn replay(
     cfg: EngineConfig,
     db: Arc<SceneDatabase>,
-    frames: impl Iterator<Item = Result<RgbdFrame, IoError>>,
+    frames: impl Iterator<Item = Result<RgbdFrame, IoError>> + Send,
     T_session_map: Pose,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Replay, PipelineError> {
@@ -129,27 +140,39 @@ pub fn replay(
             }
         }
     };
-    for frame in frames {
-        let mut frame = match frame {
-            Ok(f) => f,
-            Err(e) => {
-                log::warn!("skipping a frame: {e}");
+    // Frames are read and decoded on their own thread, a few ahead of the engine.
+    std::thread::scope(|scope| -> Result<(), PipelineError> {
+        let (tx, rx) = crossbeam::channel::bounded(READ_AHEAD);
+        scope.spawn(move || {
+            for frame in frames {
+                if tx.send(frame).is_err() {
+                    break;
+                }
+            }
+        });
+        for frame in rx.iter() {
+            let mut frame = match frame {
+                Ok(f) => f,
+                Err(e) => {
+                    log::warn!("skipping a frame: {e}");
+                    bad += 1;
+                    continue;
+                }
+            };
+            progress(frame.index);
+            let T_map_camera = frame.T_session_camera;
+            let Some(T) = T_map_camera else {
+                log::warn!("frame {}: no pose, skipped", frame.index);
                 bad += 1;
                 continue;
-            }
-        };
-        progress(frame.index);
-        let T_map_camera = frame.T_session_camera;
-        let Some(T) = T_map_camera else {
-            log::warn!("frame {}: no pose, skipped", frame.index);
-            bad += 1;
-            continue;
-        };
-        truth.insert(frame.index, T_map_camera);
-        frame.T_session_camera = Some(T_session_map * T);
-        engine.push_frame(frame)?;
-        collect(&mut engine, &mut results, &mut bad);
-    }
+            };
+            truth.insert(frame.index, T_map_camera);
+            frame.T_session_camera = Some(T_session_map * T);
+            engine.push_frame(frame)?;
+            collect(&mut engine, &mut results, &mut bad);
+        }
+        Ok(())
+    })?;
     let (rest, stats) = engine.finish();
     for r in rest {
         match r {

@@ -8,7 +8,9 @@ use std::thread::JoinHandle;
 
 use crossbeam::channel::{Receiver, Sender, TrySendError, bounded, unbounded};
 
-use super::{EngineConfig, EngineEvent, FrameResult, PipelineError, Tracker};
+use super::stages::{Fused, Located};
+use super::tracker::build_stages;
+use super::{EngineConfig, EngineEvent, FrameResult, PipelineError};
 use crate::db::SceneDatabase;
 use crate::frame::RgbdFrame;
 use crate::localise::state::TrackingState;
@@ -38,6 +40,8 @@ pub struct EngineStats {
 }
 
 type Segmented = (RgbdFrame, Result<Segmentation, PipelineError>, f64);
+/// A frame with the outcome of a stage.
+type Staged<T> = (RgbdFrame, Result<T, PipelineError>);
 type Output = Result<FrameResult, PipelineError>;
 
 /// The relocalisation engine running on a pipeline of threads.
@@ -85,54 +89,81 @@ impl Engine {
         let cap = config.queue_capacity.max(1);
         let policy = config.backpressure;
         let seg_cfg = config.segment.clone();
-        let mut tracker = Tracker::new(config, database)?;
+        let (mut fuse, mut localise, mut change) = build_stages(config, database)?;
         let (in_tx, in_rx) = bounded::<RgbdFrame>(cap);
-        let (mid_tx, mid_rx) = bounded::<Segmented>(cap);
+        let (seg_tx, seg_rx) = bounded::<Segmented>(cap);
+        let (fused_tx, fused_rx) = bounded::<Staged<Fused>>(cap);
+        let (loc_tx, loc_rx) = bounded::<Staged<Located>>(cap);
         let (out_tx, out_rx) = unbounded::<Output>();
         let state = Arc::new(AtomicU8::new(0));
         let dropped = Arc::new(AtomicU64::new(0));
 
-        let seg_rx = in_rx.clone();
-        let segmenter = std::thread::Builder::new()
-            .name("crossloc-segment".into())
-            .spawn(move || {
-                for frame in seg_rx.iter() {
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(f)
+                .map_err(|e| PipelineError::Config(format!("cannot start a thread: {e}")))
+        };
+        let seg_in = in_rx.clone();
+        let segmenter = spawn(
+            "crossloc-segment",
+            Box::new(move || {
+                for frame in seg_in.iter() {
                     let t = std::time::Instant::now();
                     let seg = segment_frame(&frame, &seg_cfg).map_err(|e| PipelineError::Frame {
                         index: frame.index,
                         message: e.to_string(),
                     });
                     let ms = t.elapsed().as_secs_f64() * 1e3;
-                    if mid_tx.send((frame, seg, ms)).is_err() {
+                    if seg_tx.send((frame, seg, ms)).is_err() {
                         break;
                     }
                 }
-            })
-            .map_err(|e| PipelineError::Config(format!("cannot start a thread: {e}")))?;
-        let st = state.clone();
-        let localiser = std::thread::Builder::new()
-            .name("crossloc-localise".into())
-            .spawn(move || {
-                for (frame, seg, seg_ms) in mid_rx.iter() {
-                    let t = std::time::Instant::now();
-                    let out = seg.and_then(|s| {
-                        let mut r = tracker.process_segmented(&frame, &s)?;
-                        r.times.segment_ms = seg_ms;
-                        Ok(r)
+            }),
+        )?;
+        let fuser = spawn(
+            "crossloc-fuse",
+            Box::new(move || {
+                for (frame, seg, seg_ms) in seg_rx.iter() {
+                    let out = seg.and_then(|s| fuse.run(&frame, &s)).map(|mut f| {
+                        f.times.segment_ms = seg_ms;
+                        f
                     });
-                    log::trace!("frame {} processed in {:?}", frame.index, t.elapsed());
-                    st.store(encode_state(tracker.state()), Ordering::Release);
+                    if fused_tx.send((frame, out)).is_err() {
+                        break;
+                    }
+                }
+            }),
+        )?;
+        let st = state.clone();
+        let localiser = spawn(
+            "crossloc-localise",
+            Box::new(move || {
+                for (frame, fused) in fused_rx.iter() {
+                    let out = fused.map(|f| localise.run(f));
+                    st.store(encode_state(localise.state()), Ordering::Release);
+                    if loc_tx.send((frame, out)).is_err() {
+                        break;
+                    }
+                }
+            }),
+        )?;
+        let detector = spawn(
+            "crossloc-change",
+            Box::new(move || {
+                for (frame, located) in loc_rx.iter() {
+                    let out = located.map(|l| change.run(&frame, l));
                     if out_tx.send(out).is_err() {
                         break;
                     }
                 }
-            })
-            .map_err(|e| PipelineError::Config(format!("cannot start a thread: {e}")))?;
+            }),
+        )?;
         Ok(Engine {
             input: Some(in_tx),
             input_drain: in_rx,
             output: out_rx,
-            threads: vec![segmenter, localiser],
+            threads: vec![segmenter, fuser, localiser, detector],
             state,
             policy,
             pushed: 0,

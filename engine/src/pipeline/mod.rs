@@ -1,16 +1,24 @@
 //! The streaming pipeline and the engine facade.
 //!
 //! [`Tracker`] is the deterministic per-frame core (segment → fuse → encode → match →
-//! localise → changes). [`Engine`] runs it as two stages on threads connected by
-//! bounded crossbeam channels: ingest + segmentation, then everything else. Frames
-//! are pushed with [`Engine::push_frame`]; results and events are collected with
-//! [`Engine::poll_results`] / [`Engine::poll_events`]. The back-pressure policy is
-//! configurable: block the caller, or drop the oldest queued frame (counted).
-//! Shutdown is clean at any moment: dropping or calling [`Engine::shutdown`] drains
-//! the queues and joins the threads.
+//! localise → changes), run in order on the caller's thread. [`Engine`] runs the same
+//! stages as a pipeline of threads connected by bounded crossbeam channels:
+//! segmentation, fusion (live map, descriptors, the relocalisation round's input on
+//! every `reloc_every`-th frame), localisation (relocalisation / re-verification
+//! rounds and the tracking state machine), change detection. Nothing flows
+//! backwards between the stages, so the engine's per-frame results are exactly the
+//! tracker's whatever the timing, while a long relocalisation round overlaps the
+//! segmentation and fusion of the frames after it and change detection overlaps
+//! the next round. Frames are pushed with [`Engine::push_frame`]; results and
+//! events are collected with [`Engine::poll_results`] / [`Engine::poll_events`].
+//! The back-pressure policy is configurable: block the caller, or drop the oldest
+//! queued frame (counted). Shutdown is clean at any moment: dropping or calling
+//! [`Engine::shutdown`] drains the queues and joins the threads.
 
 mod engine;
+mod relocalise;
 pub mod scan_query;
+mod stages;
 mod tracker;
 
 use serde::Serialize;

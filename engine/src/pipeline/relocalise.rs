@@ -1,0 +1,339 @@
+//! One relocalisation round, apart from the per-frame work: re-verification of the
+//! current fix, or candidates → scene ranking → RANSAC → coarse check → ICP →
+//! ambiguity gate. [`Relocaliser`] owns everything a round needs (descriptor index,
+//! verification targets, the scene round-robin) and nothing of the live map, so a
+//! round can run on its own thread from a [`RoundInput`] taken at the frame it
+//! belongs to. Rounds are deterministic given their inputs and their order.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::EngineConfig;
+use crate::db::{EmbeddingIndex, Scene, SceneDatabase};
+use crate::frame::Pose;
+use crate::localise::state::VerifiedHypothesis;
+use crate::localise::verify::{Agreement, LiveSample, VerificationTarget, agreement};
+use crate::localise::{IcpTarget, find_hypotheses};
+use crate::matching::{LiveQuery, find_candidates, rank_scenes, scene_search_correspondences};
+
+/// Every `stride`-th point so that at most `max` remain.
+pub(crate) fn thin<T: Copy>(items: &[T], max: usize) -> Vec<T> {
+    let stride = items.len().div_ceil(max.max(1)).max(1);
+    items.iter().step_by(stride).copied().collect()
+}
+
+/// Tolerances of the coarse look at an unrefined pose (RANSAC on centroids is
+/// off by up to a few decimetres).
+const COARSE: Agreement = Agreement {
+    search_radius: 0.4,
+    plane_distance: 0.2,
+    min_cos: 0.5,
+};
+
+/// What a hypothesis is verified with: live points in the session frame.
+pub(crate) struct LiveSurface {
+    /// A few hundred points of `surface`, for the coarse look before ICP.
+    pub(crate) coarse: LiveSample,
+    /// Instances and structure, thinned, for ICP and the surface fitness.
+    pub(crate) surface: LiveSample,
+    /// Instance points only, thinned, with colours (object fitness).
+    pub(crate) objects: LiveSample,
+}
+/// The verification target of a database scene: structure and object points with
+/// normals, and the object points alone with their colours (points without a
+/// normal are left out). `None` when the scene has no usable point.
+fn verification_target(s: &Scene) -> Option<VerificationTarget> {
+    let mut pts = Vec::new();
+    let mut normals = Vec::new();
+    for (p, n) in s.structure_points.iter().zip(&s.structure_normals) {
+        if n.norm() > 1e-6 {
+            pts.push(*p);
+            normals.push(*n);
+        }
+    }
+    let (mut opts, mut onormals, mut ocolors) = (Vec::new(), Vec::new(), Vec::new());
+    let mut all_coloured = true;
+    for inst in &s.instances {
+        if inst.normals.len() != inst.points.len() {
+            continue;
+        }
+        let coloured = inst.colors.len() == inst.points.len();
+        all_coloured &= coloured;
+        for (i, (p, n)) in inst.points.iter().zip(&inst.normals).enumerate() {
+            if n.norm() > 1e-6 {
+                opts.push(*p);
+                onormals.push(*n);
+                ocolors.push(inst.colors.get(i).copied().unwrap_or([0, 0, 0]));
+            }
+        }
+    }
+    pts.extend_from_slice(&opts);
+    normals.extend_from_slice(&onormals);
+    if !all_coloured {
+        ocolors.clear();
+    }
+    let surface = match IcpTarget::new(pts, normals) {
+        Ok(t) => t,
+        Err(e) => {
+            log::warn!("scene {}: no ICP target: {e}", s.name);
+            return None;
+        }
+    };
+    Some(VerificationTarget {
+        surface,
+        objects: IcpTarget::new(opts, onormals).ok(),
+        object_colors: ocolors,
+    })
+}
+
+/// What a relocalisation round works on, taken from the live map at one frame.
+pub(crate) struct RoundInput {
+    /// Described stable live instances.
+    pub(crate) queries: Vec<LiveQuery>,
+    /// Live points to verify hypotheses with.
+    pub(crate) surface: LiveSurface,
+}
+
+/// The outcome of a round: the best verified hypothesis (if any) and whether the
+/// current fix still verified (`None` when there was none to check).
+pub(crate) type RoundOutcome = (Option<VerifiedHypothesis>, Option<bool>);
+
+/// Runs relocalisation rounds against one database.
+pub(crate) struct Relocaliser {
+    cfg: EngineConfig,
+    db: Arc<SceneDatabase>,
+    index: EmbeddingIndex,
+    targets: BTreeMap<usize, Arc<VerificationTarget>>,
+    /// Next scene of the round-robin in [`Relocaliser::scenes_to_try`].
+    next_scene: usize,
+}
+
+impl Relocaliser {
+    /// A relocaliser for `db`, searching `index`.
+    pub(crate) fn new(cfg: EngineConfig, db: Arc<SceneDatabase>, index: EmbeddingIndex) -> Self {
+        Relocaliser {
+            cfg,
+            db,
+            index,
+            targets: BTreeMap::new(),
+            next_scene: 0,
+        }
+    }
+
+    /// One round: re-verifies `fix` when there is one and relocalises when there is
+    /// none or it no longer verifies. `pending` is the scene of the hypothesis being
+    /// confirmed (always tried).
+    pub(crate) fn round(
+        &mut self,
+        fix: Option<&VerifiedHypothesis>,
+        pending: Option<usize>,
+        input: &RoundInput,
+    ) -> RoundOutcome {
+        let source = &input.surface;
+        match fix {
+            Some(fix) => {
+                let refined = self.verify(fix.scene, &fix.T_map_session, fix.inliers, source);
+                let ok = refined
+                    .as_ref()
+                    .is_some_and(|r| r.fitness >= self.cfg.track_min_fitness);
+                if ok {
+                    (refined, Some(true))
+                } else {
+                    (
+                        self.relocalise(&input.queries, source, pending),
+                        Some(false),
+                    )
+                }
+            }
+            None => (self.relocalise(&input.queries, source, pending), None),
+        }
+    }
+
+    fn target(&mut self, scene: usize) -> Option<Arc<VerificationTarget>> {
+        if let Some(t) = self.targets.get(&scene) {
+            return Some(t.clone());
+        }
+        let s = self.db.scenes.get(scene)?;
+        let t = Arc::new(verification_target(s)?);
+        self.targets.insert(scene, t.clone());
+        Some(t)
+    }
+
+    /// Verifies one pose (ICP from `init`, then agreement); see
+    /// [`super::Tracker::verify_pose`].
+    pub(crate) fn verify(
+        &mut self,
+        scene: usize,
+        init: &Pose,
+        inliers: usize,
+        live: &LiveSurface,
+    ) -> Option<VerifiedHypothesis> {
+        let target = self.target(scene)?;
+        // A cheap look before ICP: most RANSAC poses of wrong matches put almost
+        // nothing near the map surface, and refining them is what costs.
+        let coarse = agreement(&target.surface, &[], &live.coarse, init, &COARSE);
+        if coarse < self.cfg.coarse_min_agreement {
+            log::trace!("scene {scene}: coarse agreement {coarse:.2}, not refined");
+            return None;
+        }
+        match target.surface.refine_staged(
+            &live.surface.points,
+            init,
+            &self.cfg.icp,
+            &self.cfg.icp_polish,
+        ) {
+            Ok(r) => {
+                let tol = self.cfg.agreement;
+                let T = r.T_map_session;
+                let fitness = agreement(&target.surface, &[], &live.surface, &T, &tol);
+                let object_fitness = target.objects.as_ref().map_or(0.0, |o| {
+                    agreement(o, &target.object_colors, &live.objects, &T, &tol)
+                });
+                Some(VerifiedHypothesis {
+                    scene,
+                    T_map_session: T,
+                    inliers,
+                    fitness,
+                    object_fitness,
+                })
+            }
+            Err(e) => {
+                log::trace!("verification failed: {e}");
+                None
+            }
+        }
+    }
+
+    /// The scenes one relocalisation round tries: the best by descriptor
+    /// evidence, the scene of a pending or current hypothesis, and a few more in
+    /// turn, so that in a small database every scene is tried every few rounds
+    /// even when partial live views point elsewhere.
+    fn scenes_to_try(&mut self, ranked: &[usize], pending: Option<usize>) -> Vec<usize> {
+        let mut scenes: Vec<usize> = ranked
+            .iter()
+            .copied()
+            .take(self.cfg.scenes_per_reloc)
+            .collect();
+        if let Some(s) = pending
+            && !scenes.contains(&s)
+        {
+            scenes.push(s);
+        }
+        let n = self.db.scenes.len();
+        let mut extra = 0;
+        for _ in 0..n {
+            if extra >= self.cfg.extra_scenes_per_reloc {
+                break;
+            }
+            let s = self.next_scene % n.max(1);
+            self.next_scene = (self.next_scene + 1) % n.max(1);
+            if !scenes.contains(&s) {
+                scenes.push(s);
+                extra += 1;
+            }
+        }
+        scenes
+    }
+
+    /// Global relocalisation: candidates, scene ranking, RANSAC, ICP verification.
+    /// Returns the best verified hypothesis when it is unambiguous.
+    fn relocalise(
+        &mut self,
+        queries: &[LiveQuery],
+        live: &LiveSurface,
+        pending: Option<usize>,
+    ) -> Option<VerifiedHypothesis> {
+        if queries.len() < self.cfg.min_live_instances {
+            return None;
+        }
+        let candidates = find_candidates(&self.index, queries, &self.cfg.matching);
+        let ranked: Vec<usize> = rank_scenes(&candidates, &self.cfg.matching)
+            .iter()
+            .map(|s| s.scene)
+            .collect();
+        let mut verified: Vec<VerifiedHypothesis> = Vec::new();
+        for scene in self.scenes_to_try(&ranked, pending) {
+            let corr = scene_search_correspondences(
+                &self.index,
+                &self.db,
+                scene,
+                queries,
+                self.cfg.scene_k,
+                self.cfg.scene_min_similarity,
+            );
+            let outcome = match find_hypotheses(&corr, &self.cfg.ransac) {
+                Ok(o) => o,
+                Err(e) => {
+                    log::warn!("ransac: {e}");
+                    continue;
+                }
+            };
+            for h in outcome.hypotheses.iter().take(self.cfg.verify_per_scene) {
+                if let Some(v) = self.verify(scene, &h.T_map_session, h.inliers.len(), live) {
+                    verified.push(v);
+                }
+            }
+            // Symmetry check: the best pose explained without its own inliers. In a
+            // symmetric room the mirrored matches (the other one of each identical
+            // pair) give the mirrored pose; if it explains the surface about as
+            // well, the ambiguity gate below refuses to fix.
+            if let Some(best) = outcome.best() {
+                let rest: Vec<_> = corr
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| best.inliers.binary_search(i).is_err())
+                    .map(|(_, c)| *c)
+                    .collect();
+                if let Ok(alt) = find_hypotheses(&rest, &self.cfg.ransac) {
+                    for h in alt.hypotheses.iter().take(2) {
+                        if let Some(v) = self.verify(scene, &h.T_map_session, h.inliers.len(), live)
+                        {
+                            verified.push(v);
+                        }
+                    }
+                }
+            }
+        }
+        verified.sort_by(|a, b| {
+            b.score()
+                .total_cmp(&a.score())
+                .then(b.inliers.cmp(&a.inliers))
+                .then(a.scene.cmp(&b.scene))
+        });
+        log::debug!(
+            "reloc: {} live, {} candidates, verified {:?}",
+            queries.len(),
+            candidates.len(),
+            verified
+                .iter()
+                .map(|v| (
+                    v.scene,
+                    v.inliers,
+                    (v.fitness * 100.0).round() / 100.0,
+                    (v.object_fitness * 100.0).round() / 100.0,
+                    (v.T_map_session.translation.vector.norm() * 100.0).round() / 100.0,
+                    (v.T_map_session.rotation.angle().to_degrees()).round()
+                ))
+                .collect::<Vec<_>>()
+        );
+        let best = verified.first()?.clone();
+        // Ambiguity gate: a different pose that explains the surface almost as well.
+        let rival = verified.iter().skip(1).find(|v| {
+            v.scene != best.scene
+                || !crate::eval::pose_error(&v.T_map_session, &best.T_map_session).within(0.3, 10.0)
+        });
+        if let Some(r) = rival
+            && r.score() >= self.cfg.ambiguity_ratio * best.score()
+        {
+            log::debug!(
+                "ambiguous: score {:.2} (scene {}) vs {:.2} (scene {})",
+                best.score(),
+                best.scene,
+                r.score(),
+                r.scene
+            );
+            return None;
+        }
+        Some(best)
+    }
+}
