@@ -72,6 +72,13 @@ pub struct StateConfig {
     pub agree_rotation_deg: f32,
     /// Minimum instance inliers for a hypothesis to count at all.
     pub min_inliers: usize,
+    /// Hypotheses with fewer instance inliers than this (but at least
+    /// `min_inliers`) count only with a score ([`VerifiedHypothesis::score`]) of at
+    /// least `weak_min_score`: two recognised objects leave more room for a
+    /// look-alike than three.
+    pub strong_inliers: usize,
+    /// See `strong_inliers`.
+    pub weak_min_score: f32,
     /// Minimum surface fitness for a hypothesis to count at all.
     pub min_fitness: f32,
     /// Minimum object fitness ([`VerifiedHypothesis::object_fitness`]) for a
@@ -90,6 +97,8 @@ impl Default for StateConfig {
             agree_translation_m: 0.15,
             agree_rotation_deg: 5.0,
             min_inliers: 4,
+            strong_inliers: 4,
+            weak_min_score: 0.55,
             min_fitness: 0.5,
             min_object_fitness: 0.3,
             max_failures: 4,
@@ -192,6 +201,7 @@ impl Localiser {
 
     fn passes_gate(&self, h: &VerifiedHypothesis) -> bool {
         h.inliers >= self.cfg.min_inliers
+            && (h.inliers >= self.cfg.strong_inliers || h.score() >= self.cfg.weak_min_score)
             && h.fitness >= self.cfg.min_fitness
             && h.object_fitness >= self.cfg.min_object_fitness
     }
@@ -364,6 +374,42 @@ mod tests {
             l.update(Some(hyp(0, 1.0, 2)), None); // below the inlier gate
         }
         assert_eq!(l.state(), TrackingState::Lost);
+    }
+
+    #[test]
+    fn few_inliers_fix_only_with_a_strong_score() {
+        let cfg = StateConfig {
+            min_inliers: 2,
+            strong_inliers: 3,
+            weak_min_score: 0.55,
+            ..StateConfig::default()
+        };
+        let weak = |x: f32| VerifiedHypothesis {
+            object_fitness: 0.5,
+            ..hyp(0, x, 2)
+        };
+        let mut l = Localiser::new(cfg.clone());
+        for _ in 0..6 {
+            l.update(Some(weak(1.0)), None);
+        }
+        assert_eq!(l.state(), TrackingState::Lost);
+        // The same score with three inliers passes; two inliers with 0.7 pass too.
+        let mut l = Localiser::new(cfg.clone());
+        for _ in 0..3 {
+            l.update(
+                Some(VerifiedHypothesis {
+                    inliers: 3,
+                    ..weak(1.0)
+                }),
+                None,
+            );
+        }
+        assert_eq!(l.state(), TrackingState::Localised);
+        let mut l = Localiser::new(cfg);
+        for _ in 0..3 {
+            l.update(Some(hyp(0, 1.0, 2)), None);
+        }
+        assert_eq!(l.state(), TrackingState::Localised);
     }
 
     #[test]

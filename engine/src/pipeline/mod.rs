@@ -52,6 +52,11 @@ pub struct EngineConfig {
     /// ICP refinement of hypotheses, first stage: a wide radius shrinking to about
     /// 10 cm (see [`crate::localise::IcpTarget::refine_staged`]).
     pub icp: IcpConfig,
+    /// Pose hypotheses from two correspondences and the surface directions.
+    pub pairs: crate::localise::pairs::PairConfig,
+    /// Pair hypotheses verified per scene, in rounds where the scene's
+    /// three-correspondence hypotheses gave nothing (0: never).
+    pub pair_hypotheses_per_scene: usize,
     /// ICP refinement, second stage from the first one's pose: a tight radius for
     /// the final accuracy; the ICP fitness is measured at its final distance.
     pub icp_polish: IcpConfig,
@@ -115,6 +120,8 @@ impl Default for EngineConfig {
                 max_iterations: 40,
                 ..IcpConfig::default()
             },
+            pairs: crate::localise::pairs::PairConfig::default(),
+            pair_hypotheses_per_scene: 3,
             icp_polish: IcpConfig {
                 initial_max_distance: 0.1,
                 final_max_distance: 0.05,
@@ -125,7 +132,9 @@ impl Default for EngineConfig {
             state: StateConfig {
                 min_fitness: 0.5,
                 min_object_fitness: 0.4,
-                min_inliers: 3,
+                min_inliers: 2,
+                strong_inliers: 3,
+                weak_min_score: 0.55,
                 ..StateConfig::default()
             },
             change: ChangeConfig::default(),

@@ -11,10 +11,25 @@ use std::sync::Arc;
 use super::EngineConfig;
 use crate::db::{EmbeddingIndex, Scene, SceneDatabase};
 use crate::frame::Pose;
+use crate::localise::correspondence::Correspondence;
+use crate::localise::pairs::{Direction, dominant_directions, pair_hypotheses};
 use crate::localise::state::VerifiedHypothesis;
 use crate::localise::verify::{Agreement, LiveSample, VerificationTarget, agreement};
 use crate::localise::{IcpTarget, find_hypotheses};
 use crate::matching::{LiveQuery, find_candidates, rank_scenes, scene_search_correspondences};
+
+/// Live instances whose correspondence (any of theirs) agrees with `T` within the
+/// RANSAC inlier threshold plus the correspondence's slack.
+fn consistent_instances(corr: &[Correspondence], T: &Pose, cfg: &EngineConfig) -> usize {
+    let mut live: Vec<u32> = corr
+        .iter()
+        .filter(|c| (T * c.p_session - c.p_map).norm() <= cfg.ransac.inlier_threshold + c.slack)
+        .map(|c| c.live)
+        .collect();
+    live.sort_unstable();
+    live.dedup();
+    live.len()
+}
 
 /// Every `stride`-th point so that at most `max` remain.
 pub(crate) fn thin<T: Copy>(items: &[T], max: usize) -> Vec<T> {
@@ -32,6 +47,8 @@ const COARSE: Agreement = Agreement {
 
 /// What a hypothesis is verified with: live points in the session frame.
 pub(crate) struct LiveSurface {
+    /// Dominant directions of the live structure normals (pair hypotheses).
+    pub(crate) directions: Vec<Direction>,
     /// A few hundred points of `surface`, for the coarse look before ICP.
     pub(crate) coarse: LiveSample,
     /// Instances and structure, thinned, for ICP and the surface fitness.
@@ -104,6 +121,8 @@ pub(crate) struct Relocaliser {
     db: Arc<SceneDatabase>,
     index: EmbeddingIndex,
     targets: BTreeMap<usize, Arc<VerificationTarget>>,
+    /// Dominant structure directions per scene (pair hypotheses).
+    directions: BTreeMap<usize, Vec<Direction>>,
     /// Next scene of the round-robin in [`Relocaliser::scenes_to_try`].
     next_scene: usize,
 }
@@ -116,6 +135,7 @@ impl Relocaliser {
             db,
             index,
             targets: BTreeMap::new(),
+            directions: BTreeMap::new(),
             next_scene: 0,
         }
     }
@@ -237,6 +257,48 @@ impl Relocaliser {
 
     /// Global relocalisation: candidates, scene ranking, RANSAC, ICP verification.
     /// Returns the best verified hypothesis when it is unambiguous.
+    /// Verifies up to `pair_hypotheses_per_scene` pair hypotheses of `scene`;
+    /// each verified one counts as inliers the correspondences its refined pose
+    /// agrees with (one per live instance).
+    fn pair_round(
+        &mut self,
+        scene: usize,
+        corr: &[Correspondence],
+        live: &LiveSurface,
+        verified: &mut Vec<VerifiedHypothesis>,
+    ) {
+        if live.directions.is_empty() {
+            return;
+        }
+        let map_dirs = match self.directions.get(&scene) {
+            Some(d) => d.clone(),
+            None => {
+                let Some(s) = self.db.scenes.get(scene) else {
+                    return;
+                };
+                let d = dominant_directions(
+                    &s.structure_normals,
+                    self.cfg.pairs.direction_tolerance_deg,
+                    0.05,
+                    4,
+                );
+                self.directions.insert(scene, d.clone());
+                d
+            }
+        };
+        let hyps = pair_hypotheses(corr, &live.directions, &map_dirs, &self.cfg.pairs);
+        for h in hyps.iter().take(self.cfg.pair_hypotheses_per_scene) {
+            if let Some(mut v) = self.verify(scene, &h.T_map_session, 2, live) {
+                v.inliers = consistent_instances(corr, &v.T_map_session, &self.cfg);
+                log::trace!(
+                    "pair hypothesis {:?} of scene {scene} verified: {v:?}",
+                    h.pair
+                );
+                verified.push(v);
+            }
+        }
+    }
+
     fn relocalise(
         &mut self,
         queries: &[LiveQuery],
@@ -268,10 +330,16 @@ impl Relocaliser {
                     continue;
                 }
             };
+            let before = verified.len();
             for h in outcome.hypotheses.iter().take(self.cfg.verify_per_scene) {
                 if let Some(v) = self.verify(scene, &h.T_map_session, h.inliers.len(), live) {
                     verified.push(v);
                 }
+            }
+            // Nothing from three-correspondence sets: try pairs with the room's
+            // surface directions (two recognisable objects in view).
+            if verified.len() == before && self.cfg.pair_hypotheses_per_scene > 0 {
+                self.pair_round(scene, &corr, live, &mut verified);
             }
             // Symmetry check: the best pose explained without its own inliers. In a
             // symmetric room the mirrored matches (the other one of each identical
