@@ -198,38 +198,21 @@ fn sample(points: &[Point3<f32>], max: usize) -> Vec<Point3<f32>> {
     points.iter().step_by(stride).copied().collect()
 }
 
-fn nearest_sq(p: &Point3<f32>, set: &[Point3<f32>]) -> (usize, f32) {
-    let mut best = (0, f32::INFINITY);
-    for (i, q) in set.iter().enumerate() {
-        let d = (p - q).norm_squared();
-        if d < best.1 {
-            best = (i, d);
-        }
-    }
-    best
-}
-
-/// Share of `a` within `radius` of some point of `b`.
-fn overlap(a: &[Point3<f32>], b: &[Point3<f32>], radius: f32) -> f32 {
-    if a.is_empty() || b.is_empty() {
-        return 0.0;
-    }
-    let r2 = radius * radius;
-    let hits = a.iter().filter(|p| nearest_sq(p, b).1 <= r2).count();
-    hits as f32 / a.len() as f32
-}
-
 /// Point-to-point ICP of `src` onto `dst` from `init`; returns the transform and the
 /// share of `src` within `radius` of `dst` at the end.
 fn align(src: &[Point3<f32>], dst: &[Point3<f32>], init: Pose, radius: f32) -> (Pose, f32) {
+    const START: f32 = 0.3;
     let mut T = init;
-    let mut max_d = 0.3f32;
+    let mut max_d = START;
+    // Every query is within START, so a grid of that cell answers each exactly as
+    // a linear scan would (nearest, lowest index on ties), without visiting all of
+    // `dst` per point.
+    let grid = PointGrid::new(dst, START.max(radius));
     for _ in 0..25 {
         let (mut a, mut b) = (Vec::new(), Vec::new());
         for p in src {
             let q = T * p;
-            let (j, d2) = nearest_sq(&q, dst);
-            if d2 <= max_d * max_d
+            if let Some((j, _)) = grid.nearest_within(&q, max_d)
                 && let Some(t) = dst.get(j)
             {
                 a.push(*p);
@@ -246,7 +229,7 @@ fn align(src: &[Point3<f32>], dst: &[Point3<f32>], init: Pose, radius: f32) -> (
         max_d = (max_d * 0.7).max(radius * 1.5);
     }
     let moved: Vec<Point3<f32>> = src.iter().map(|p| T * p).collect();
-    (T, overlap(&moved, dst, radius))
+    (T, grid.share_within(&moved, radius))
 }
 
 /// The largest of `scores` other than (one copy of) `best`; 0 when none.
