@@ -220,6 +220,27 @@ fn the_threaded_engine_gives_the_sequential_trackers_results_every_time() {
             assert_eq!(a, b, "run {run}, frame {}", a.index);
         }
     }
+    // A fix that keeps verifying is re-checked every `verify_every_rounds` rounds:
+    // fewer localisation rounds do work after the fix than when every round checks.
+    let worked_after_fix = |every: u32| {
+        let cfg = EngineConfig {
+            verify_every_rounds: every,
+            ..EngineConfig::default()
+        };
+        let mut tracker = Tracker::new(cfg, db.clone()).unwrap();
+        let results: Vec<_> = frames.iter().map(|f| tracker.process(f).unwrap()).collect();
+        let first = results
+            .iter()
+            .position(|r| r.state == TrackingState::Localised)
+            .expect("localises");
+        results[first + 1..]
+            .iter()
+            .filter(|r| r.times.localise_ms > 0.0)
+            .count()
+    };
+    let (every_round, default) = (worked_after_fix(1), worked_after_fix(3));
+    assert!(every_round >= 3, "{every_round}");
+    assert!(default < every_round, "{default} vs {every_round}");
 }
 
 #[test]

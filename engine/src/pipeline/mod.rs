@@ -66,6 +66,9 @@ pub struct EngineConfig {
     pub change: ChangeConfig,
     /// Relocalisation (and change association) runs every this many frames.
     pub reloc_every: u32,
+    /// While a fix keeps verifying, it is re-verified every this many rounds
+    /// (1: every round); a failed check makes every round count again.
+    pub verify_every_rounds: u32,
     /// Stable live instances needed before relocalisation is tried.
     pub min_live_instances: usize,
     /// Fewest points of a live instance to be described.
@@ -139,6 +142,7 @@ impl Default for EngineConfig {
             },
             change: ChangeConfig::default(),
             reloc_every: 3,
+            verify_every_rounds: 3,
             min_live_instances: 3,
             min_instance_points: 30,
             icp_source_points: 3000,

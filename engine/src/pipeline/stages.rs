@@ -243,6 +243,12 @@ impl FuseStage {
 pub(crate) struct LocaliseStage {
     relocaliser: Relocaliser,
     localiser: Localiser,
+    /// Re-verify a fix every this many rounds while it keeps verifying.
+    verify_every: u64,
+    /// Rounds seen (with or without work).
+    rounds: u64,
+    /// Whether the last round re-verified the fix.
+    last_ok: bool,
 }
 
 impl LocaliseStage {
@@ -250,8 +256,11 @@ impl LocaliseStage {
     pub(crate) fn new(cfg: EngineConfig, db: Arc<SceneDatabase>, index: EmbeddingIndex) -> Self {
         let localiser = Localiser::new(cfg.state.clone());
         LocaliseStage {
+            verify_every: u64::from(cfg.verify_every_rounds.max(1)),
             relocaliser: Relocaliser::new(cfg, db, index),
             localiser,
+            rounds: 0,
+            last_ok: false,
         }
     }
 
@@ -274,12 +283,22 @@ impl LocaliseStage {
     pub(crate) fn run(&mut self, mut fused: Fused) -> Located {
         let mut events = Vec::new();
         if let Some((input, _)) = &fused.round {
-            let t = Instant::now();
-            let fix: Option<VerifiedHypothesis> = self.localiser.fix().cloned();
-            let pending = self.localiser.pending_scene();
-            let (best, current_ok) = self.relocaliser.round(fix.as_ref(), pending, input);
-            fused.times.localise_ms = t.elapsed().as_secs_f64() * 1e3;
-            events = self.localiser.update(best, current_ok);
+            self.rounds += 1;
+            // A fix that keeps verifying is re-checked every `verify_every` rounds
+            // (the device's own tracking carries it in between); after a failed
+            // check, and while not localised, every round works.
+            let rest = self.localiser.state() == TrackingState::Localised
+                && self.last_ok
+                && !self.rounds.is_multiple_of(self.verify_every);
+            if !rest {
+                let t = Instant::now();
+                let fix: Option<VerifiedHypothesis> = self.localiser.fix().cloned();
+                let pending = self.localiser.pending_scene();
+                let (best, current_ok) = self.relocaliser.round(fix.as_ref(), pending, input);
+                fused.times.localise_ms = t.elapsed().as_secs_f64() * 1e3;
+                self.last_ok = current_ok == Some(true);
+                events = self.localiser.update(best, current_ok);
+            }
         }
         let fix = self.localiser.fix().map(|f| (f.scene, f.T_map_session));
         Located {
