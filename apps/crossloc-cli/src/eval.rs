@@ -263,25 +263,16 @@ fn eval_reloc_synthetic(a: &EvalRelocArgs, db: Arc<SceneDatabase>) -> Result<()>
         })
         .collect();
     let mut agg = summarise_reloc(&frames, &Pose::identity());
-    let firsts: Vec<u64> = per_seq
-        .iter()
-        .filter_map(|p| p["summary"]["first_fix_frame"].as_u64())
-        .collect();
-    agg.first_fix_frame = if firsts.len() == per_seq.len() {
-        firsts.iter().max().copied()
-    } else {
-        None
-    };
     // The slowest sequence decides (None when any sequence never got a fix).
-    let to_fix: Vec<u64> = per_seq
-        .iter()
-        .filter_map(|p| p["summary"]["frames_to_first_fix"].as_u64())
-        .collect();
-    agg.frames_to_first_fix = if to_fix.len() == per_seq.len() {
-        to_fix.iter().max().copied()
-    } else {
-        None
+    let slowest = |key: &str| -> Option<u64> {
+        per_seq
+            .iter()
+            .map(|p| p["summary"][key].as_u64())
+            .collect::<Option<Vec<u64>>>()
+            .and_then(|v| v.into_iter().max())
     };
+    agg.first_fix_frame = slowest("first_fix_frame");
+    agg.frames_to_first_fix = slowest("frames_to_first_fix");
     agg.first_localisable_frame = None;
     let refs: Vec<&Replay> = replays.iter().collect();
     let mut v = summary_json(&agg, &refs);

@@ -48,6 +48,6 @@ pub use error::RegistrationError;
 pub use icp::{IcpConfig, IcpResult, IcpTarget, RobustKernel, refine_point_to_plane};
 pub use ransac::{
     Hypothesis, RansacConfig, RansacOutcome, SUGGESTED_MAX_SCORE_RATIO, SamplingMode,
-    SamplingStrategy, find_hypotheses,
+    SamplingStrategy, find_hypotheses, inliers_of, outside_inliers,
 };
 pub use umeyama::rigid_from_correspondences;

@@ -391,6 +391,41 @@ fn draw(rng: &mut Rng, cumulative: &[f64]) -> usize {
     }
 }
 
+/// The one-to-one inliers of `T_map_session` among `candidates`, scored as
+/// [`find_hypotheses`] scores its own hypotheses (threshold plus each
+/// correspondence's slack, each live and database instance counted once).
+/// For poses that did not come from RANSAC (pair hypotheses, refined poses).
+pub fn inliers_of(
+    T_map_session: &Pose,
+    candidates: &[Correspondence],
+    cfg: &RansacConfig,
+) -> Vec<usize> {
+    let weights: Vec<f64> = candidates
+        .iter()
+        .map(|c| consensus::effective_weight(c, cfg.weight_floor))
+        .collect();
+    consensus::evaluate(
+        T_map_session,
+        candidates,
+        &weights,
+        cfg.inlier_threshold,
+        &mut Scratch::default(),
+    )
+    .inliers
+}
+
+/// The candidates that are not among `inliers` (ascending indices): what is
+/// left to explain once a hypothesis is taken out, e.g. the mirrored matches of
+/// a symmetric room.
+pub fn outside_inliers(candidates: &[Correspondence], inliers: &[usize]) -> Vec<Correspondence> {
+    candidates
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| inliers.binary_search(i).is_err())
+        .map(|(_, c)| *c)
+        .collect()
+}
+
 /// Finds ranked, distinct `T_map_session` hypotheses from candidate instance
 /// correspondences (see the module docs).
 ///

@@ -6,6 +6,7 @@ use super::compare::pose_difference;
 use super::correspondence::Correspondence;
 use super::ransac::{
     RansacConfig, SUGGESTED_MAX_SCORE_RATIO, SamplingMode, SamplingStrategy, find_hypotheses,
+    inliers_of, outside_inliers,
 };
 use crate::frame::Pose;
 use crate::rng::Rng;
@@ -296,4 +297,38 @@ fn small_or_bad_input_is_handled() {
     let out = find_hypotheses(&cands, &cfg).unwrap();
     assert_eq!(out.usable_candidates, 10);
     assert_eq!(out.best().unwrap().inliers, (1..11).collect::<Vec<_>>());
+}
+
+#[test]
+fn inliers_of_a_given_pose_are_one_to_one_and_the_rest_is_what_they_leave() {
+    let T = Pose::from_parts(
+        Translation3::new(1.0, -2.0, 0.5),
+        UnitQuaternion::from_euler_angles(0.0, 0.0, 0.7),
+    );
+    let c = |live: u32, db: u32, map: Point3<f32>, off: f32, slack: f32| Correspondence {
+        live,
+        db,
+        p_session: T.inverse() * (map + Vector3::new(off, 0.0, 0.0)),
+        p_map: map,
+        weight: 0.9,
+        slack,
+    };
+    let corr = vec![
+        c(1, 10, Point3::new(0.0, 0.0, 0.0), 0.05, 0.0),
+        c(2, 11, Point3::new(2.0, 0.0, 0.0), 0.0, 0.0),
+        // The same live instance again, worse: counted once.
+        c(2, 12, Point3::new(2.0, 1.0, 0.0), 0.2, 0.0),
+        // Off by 0.6 m: out, unless its slack covers it.
+        c(3, 13, Point3::new(0.0, 3.0, 0.0), 0.6, 0.0),
+        c(4, 14, Point3::new(3.0, 3.0, 0.0), 0.6, 0.5),
+    ];
+    let cfg = RansacConfig::default();
+    let inliers = inliers_of(&T, &corr, &cfg);
+    assert_eq!(inliers, vec![0, 1, 4]);
+    let rest = outside_inliers(&corr, &inliers);
+    assert_eq!(
+        rest.iter().map(|c| (c.live, c.db)).collect::<Vec<_>>(),
+        vec![(2, 12), (3, 13)]
+    );
+    assert!(inliers_of(&T, &[], &cfg).is_empty());
 }

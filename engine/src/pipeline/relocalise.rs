@@ -8,6 +8,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use nalgebra::Vector3;
+
 use super::EngineConfig;
 use crate::db::{EmbeddingIndex, Scene, SceneDatabase};
 use crate::frame::Pose;
@@ -15,21 +17,8 @@ use crate::localise::correspondence::Correspondence;
 use crate::localise::pairs::{Direction, dominant_directions, pair_hypotheses};
 use crate::localise::state::VerifiedHypothesis;
 use crate::localise::verify::{Agreement, LiveSample, VerificationTarget, agreement};
-use crate::localise::{IcpTarget, find_hypotheses};
+use crate::localise::{IcpTarget, find_hypotheses, inliers_of, outside_inliers};
 use crate::matching::{LiveQuery, find_candidates, rank_scenes, scene_search_correspondences};
-
-/// Live instances whose correspondence (any of theirs) agrees with `T` within the
-/// RANSAC inlier threshold plus the correspondence's slack.
-fn consistent_instances(corr: &[Correspondence], T: &Pose, cfg: &EngineConfig) -> usize {
-    let mut live: Vec<u32> = corr
-        .iter()
-        .filter(|c| (T * c.p_session - c.p_map).norm() <= cfg.ransac.inlier_threshold + c.slack)
-        .map(|c| c.live)
-        .collect();
-    live.sort_unstable();
-    live.dedup();
-    live.len()
-}
 
 /// Every `stride`-th point so that at most `max` remain.
 pub(crate) fn thin<T: Copy>(items: &[T], max: usize) -> Vec<T> {
@@ -47,8 +36,9 @@ const COARSE: Agreement = Agreement {
 
 /// What a hypothesis is verified with: live points in the session frame.
 pub(crate) struct LiveSurface {
-    /// Dominant directions of the live structure normals (pair hypotheses).
-    pub(crate) directions: Vec<Direction>,
+    /// Live structure normals, thinned (their dominant directions are worked out
+    /// only in rounds that try pair hypotheses).
+    pub(crate) structure_normals: Vec<Vector3<f32>>,
     /// A few hundred points of `surface`, for the coarse look before ICP.
     pub(crate) coarse: LiveSample,
     /// Instances and structure, thinned, for ICP and the surface fitness.
@@ -265,9 +255,10 @@ impl Relocaliser {
         scene: usize,
         corr: &[Correspondence],
         live: &LiveSurface,
+        live_dirs: &[Direction],
         verified: &mut Vec<VerifiedHypothesis>,
     ) {
-        if live.directions.is_empty() {
+        if live_dirs.is_empty() {
             return;
         }
         let map_dirs = match self.directions.get(&scene) {
@@ -286,10 +277,10 @@ impl Relocaliser {
                 d
             }
         };
-        let hyps = pair_hypotheses(corr, &live.directions, &map_dirs, &self.cfg.pairs);
+        let hyps = pair_hypotheses(corr, live_dirs, &map_dirs, &self.cfg.pairs);
         for h in hyps.iter().take(self.cfg.pair_hypotheses_per_scene) {
             if let Some(mut v) = self.verify(scene, &h.T_map_session, 2, live) {
-                v.inliers = consistent_instances(corr, &v.T_map_session, &self.cfg);
+                v.inliers = inliers_of(&v.T_map_session, corr, &self.cfg.ransac).len();
                 log::trace!(
                     "pair hypothesis {:?} of scene {scene} verified: {v:?}",
                     h.pair
@@ -314,6 +305,7 @@ impl Relocaliser {
             .map(|s| s.scene)
             .collect();
         let mut verified: Vec<VerifiedHypothesis> = Vec::new();
+        let mut live_dirs: Option<Vec<Direction>> = None;
         for scene in self.scenes_to_try(&ranked, pending) {
             let corr = scene_search_correspondences(
                 &self.index,
@@ -339,19 +331,22 @@ impl Relocaliser {
             // Nothing from three-correspondence sets: try pairs with the room's
             // surface directions (two recognisable objects in view).
             if verified.len() == before && self.cfg.pair_hypotheses_per_scene > 0 {
-                self.pair_round(scene, &corr, live, &mut verified);
+                let dirs = live_dirs.get_or_insert_with(|| {
+                    dominant_directions(
+                        &live.structure_normals,
+                        self.cfg.pairs.direction_tolerance_deg,
+                        0.05,
+                        4,
+                    )
+                });
+                self.pair_round(scene, &corr, live, dirs, &mut verified);
             }
             // Symmetry check: the best pose explained without its own inliers. In a
             // symmetric room the mirrored matches (the other one of each identical
             // pair) give the mirrored pose; if it explains the surface about as
             // well, the ambiguity gate below refuses to fix.
             if let Some(best) = outcome.best() {
-                let rest: Vec<_> = corr
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| best.inliers.binary_search(i).is_err())
-                    .map(|(_, c)| *c)
-                    .collect();
+                let rest = outside_inliers(&corr, &best.inliers);
                 if let Ok(alt) = find_hypotheses(&rest, &self.cfg.ransac) {
                     for h in alt.hypotheses.iter().take(2) {
                         if let Some(v) = self.verify(scene, &h.T_map_session, h.inliers.len(), live)

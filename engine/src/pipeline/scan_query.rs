@@ -32,7 +32,9 @@ use crate::db::{EmbeddingIndex, Scene, SceneDatabase, SceneIdx};
 use crate::encode::{GeometricColorEncoder, InstanceEncoder, Modality};
 use crate::frame::Pose;
 use crate::io::scan::Scan;
-use crate::localise::{IcpTarget, RegistrationError, find_hypotheses, pose_difference};
+use crate::localise::{
+    IcpTarget, RegistrationError, find_hypotheses, outside_inliers, pose_difference,
+};
 use crate::matching::{LiveQuery, find_candidates, rank_scenes, scene_correspondences};
 
 /// Why a scan cannot be used as a query.
@@ -454,12 +456,7 @@ pub fn localise_scan(
         // Symmetry check (as in the tracker): the best pose explained without its
         // own inliers, so a mirrored room shows up as a rival.
         if let Some(best) = main.best() {
-            let rest: Vec<_> = corr
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| best.inliers.binary_search(i).is_err())
-                .map(|(_, c)| *c)
-                .collect();
+            let rest = outside_inliers(&corr, &best.inliers);
             let alt = find_hypotheses(&rest, &ecfg.ransac)?;
             poses.extend(
                 alt.hypotheses

@@ -186,14 +186,8 @@ impl FuseStage {
             normals: thin(&s.normals, max),
             colors: thin(&s.colors, max),
         };
-        let directions = crate::localise::pairs::dominant_directions(
-            st.normals(),
-            self.cfg.pairs.direction_tolerance_deg,
-            0.05,
-            4,
-        );
         LiveSurface {
-            directions,
+            structure_normals: thin(st.normals(), 2000),
             coarse: thin_sample(&all, 300),
             surface: thin_sample(&all, self.cfg.icp_source_points),
             objects: thin_sample(&objects, self.cfg.object_verify_points),
