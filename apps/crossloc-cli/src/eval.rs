@@ -11,7 +11,7 @@ use crossloc::change::ChangeKind;
 use crossloc::db::SceneDatabase;
 use crossloc::eval::{
     ChangeScore, DepthCoverage, ObservableConfig, PrecisionRecall, RelocFrame, RelocSummary,
-    Replay, ViewCounter, ViewTest, instance_samples, summarise_reloc,
+    Replay, ViewCounter, ViewTest, instance_samples, success_after_first_fix, summarise_reloc,
 };
 use crossloc::frame::Pose;
 use crossloc::io::FrameSelection;
@@ -210,6 +210,7 @@ fn eval_reloc_synthetic(a: &EvalRelocArgs, db: Arc<SceneDatabase>) -> Result<()>
     let mut all_frames = Vec::new();
     let mut replays = Vec::new();
     let mut per_seq = Vec::new();
+    let mut summaries = Vec::new();
     for (i, (room, scan, name)) in rescans(&ds).into_iter().enumerate() {
         let dir = ds.scan_dir(room, scan);
         let seed = a.run.session_seed.wrapping_add(i as u64 * 7919);
@@ -239,6 +240,7 @@ fn eval_reloc_synthetic(a: &EvalRelocArgs, db: Arc<SceneDatabase>) -> Result<()>
             wrong_scene
         );
         per_seq.push(json!({"sequence": format!("{name}/scan_{scan:02}"), "summary": s, "wrong_scene": wrong_scene}));
+        summaries.push(s);
         let T_true = r.T_session_map.inverse();
         for f in &r.frames {
             all_frames.push((
@@ -271,6 +273,15 @@ fn eval_reloc_synthetic(a: &EvalRelocArgs, db: Arc<SceneDatabase>) -> Result<()>
             .collect::<Option<Vec<u64>>>()
             .and_then(|v| v.into_iter().max())
     };
+    // After the first fix: each sequence from its own first fix on (a sequence
+    // never fixed has no frame after its fix; it shows in the count below).
+    let (rate, after) = success_after_first_fix(&summaries);
+    agg.success_rate_after_first_fix = rate;
+    agg.frames_after_first_fix = after;
+    let never_fixed = per_seq
+        .iter()
+        .filter(|p| p["summary"]["first_fix_frame"].is_null())
+        .count();
     agg.first_fix_frame = slowest("first_fix_frame");
     agg.frames_to_first_fix = slowest("frames_to_first_fix");
     agg.first_localisable_frame = None;
@@ -278,7 +289,15 @@ fn eval_reloc_synthetic(a: &EvalRelocArgs, db: Arc<SceneDatabase>) -> Result<()>
     let mut v = summary_json(&agg, &refs);
     if let Some(o) = v.as_object_mut() {
         o.insert("sequences".into(), json!(per_seq));
+        o.insert("sequences_never_fixed".into(), json!(never_fixed));
     }
+    eprintln!(
+        "{} of {} sequences localised; success after the first fix {:.3} over their {} localisable frames from the fix on",
+        per_seq.len() - never_fixed,
+        per_seq.len(),
+        agg.success_rate_after_first_fix,
+        after
+    );
     write_json(&a.json, &v)
 }
 

@@ -114,6 +114,39 @@ pub struct ChangeConfig {
     pub min_half_thickness_m: f32,
     /// ... and no other candidate scoring at least this share of the best one.
     pub unseen_move_margin: f32,
+    /// A move of at most this many times the object's largest half extent (or
+    /// `near_move_m`, whichever is larger) by a live object standing partly in the
+    /// old place (`near_move_min_overlap`) counts as near when that place was seen
+    /// occupied: what was seen may be the object itself, so the place need not
+    /// have been seen vacated.
+    pub near_move_factor: f32,
+    /// See `near_move_factor`, metres.
+    pub near_move_m: f32,
+    /// See `near_move_factor`: share of the live points within `explain_radius_m`
+    /// of the database instance's points where it was.
+    pub near_move_min_overlap: f32,
+    /// A flat patch (a piece of wall, floor, ceiling, door or window frame) is at
+    /// most this thick (smallest half extent, metres) ...
+    pub patch_max_half_thickness_m: f32,
+    /// ... and at least this wide (largest half extent, metres); such database
+    /// instances are never Moved or Removed and such live objects never Moved or
+    /// Added.
+    pub patch_min_half_extent_m: f32,
+    /// Likewise a beam (door or window frame, skirting): both smaller half extents
+    /// at most this (metres) ...
+    pub beam_max_half_width_m: f32,
+    /// ... and the largest at least this (metres).
+    pub beam_min_half_length_m: f32,
+    /// A live object with at least this share of its points within
+    /// `structure_radius_m` of the scene's structure (walls, floor and the large
+    /// flat surfaces, which include mapped objects' faces) is neither Moved nor
+    /// Added: a piece of wall or a corner, or a mapped surface seen again.
+    pub max_structure_share: f32,
+    /// See `max_structure_share`, metres.
+    pub structure_radius_m: f32,
+    /// An Added object whose points come within this distance (metres) of an
+    /// object already reported Added is a piece of that object: no second event.
+    pub added_merge_m: f32,
 }
 
 impl Default for ChangeConfig {
@@ -138,6 +171,16 @@ impl Default for ChangeConfig {
             max_unseen_move_m: 2.0,
             min_half_thickness_m: 0.03,
             unseen_move_margin: 0.9,
+            near_move_factor: 2.0,
+            near_move_m: 0.75,
+            near_move_min_overlap: 0.2,
+            patch_max_half_thickness_m: 0.05,
+            patch_min_half_extent_m: 0.3,
+            beam_max_half_width_m: 0.1,
+            beam_min_half_length_m: 0.5,
+            max_structure_share: 0.6,
+            structure_radius_m: 0.15,
+            added_merge_m: 0.1,
         }
     }
 }
@@ -181,6 +224,34 @@ pub struct ChangeDetector {
     grids: Vec<PointGrid>,
     /// The scene's structure points (walls, floor), indexed.
     structure: PointGrid,
+    /// Per database instance: a piece of the room (flat patch or lying on the
+    /// structure), not an object that can move or go.
+    pub(super) structural: Vec<bool>,
+    /// Points (a sample) of each live object standing as Added, by live id.
+    added_points: BTreeMap<u32, Vec<Point3<f32>>>,
+}
+
+/// Whether a box of these half extents is a piece of the room rather than an
+/// object: a flat patch (wall, floor, ceiling) or a beam (door or window frame,
+/// skirting).
+fn is_patch(half_extents: &nalgebra::Vector3<f32>, cfg: &ChangeConfig) -> bool {
+    let mut h = [half_extents.x, half_extents.y, half_extents.z];
+    h.sort_by(f32::total_cmp);
+    let [small, middle, large] = h;
+    let flat = small <= cfg.patch_max_half_thickness_m && large >= cfg.patch_min_half_extent_m;
+    let beam = middle <= cfg.beam_max_half_width_m && large >= cfg.beam_min_half_length_m;
+    flat || beam
+}
+
+/// Smallest distance between two point sets, by brute force (both are samples).
+fn min_distance(a: &[Point3<f32>], b: &[Point3<f32>]) -> f32 {
+    let mut best = f32::INFINITY;
+    for p in a {
+        for q in b {
+            best = best.min((p - q).norm_squared());
+        }
+    }
+    best.sqrt()
 }
 
 fn mean(points: &[Point3<f32>]) -> Point3<f32> {
@@ -263,6 +334,15 @@ impl ChangeDetector {
                 i.points.len()
             );
         }
+        let structure = PointGrid::new(
+            &scene.structure_points,
+            grid_radius(&cfg).max(cfg.structure_radius_m),
+        );
+        let structural = scene
+            .instances
+            .iter()
+            .map(|i| is_patch(&i.bbox.half_extents, &cfg))
+            .collect();
         ChangeDetector {
             db: vec![DbTrack::default(); scene.instances.len()],
             live: BTreeMap::new(),
@@ -273,7 +353,9 @@ impl ChangeDetector {
                 .iter()
                 .map(|i| PointGrid::new(&i.points, grid_radius(&cfg)))
                 .collect(),
-            structure: PointGrid::new(&scene.structure_points, grid_radius(&cfg)),
+            structure,
+            structural,
+            added_points: BTreeMap::new(),
             cfg,
         }
     }
@@ -371,9 +453,21 @@ impl ChangeDetector {
         let mut new_here: Option<bool> = None;
         let mut unseen_best = 0.0f32;
         let mut scores: Vec<f32> = Vec::new();
-        let live_half_min = oriented_box(&obj.points_map).half_extents.min();
+        let live_half = oriented_box(&obj.points_map).half_extents;
+        if is_patch(&live_half, &self.cfg)
+            || self
+                .structure
+                .share_within(&live, self.cfg.structure_radius_m)
+                >= self.cfg.max_structure_share
+        {
+            // A piece of wall or floor is neither a new nor a moved object.
+            return Decision::Unsure;
+        }
+        let live_half_min = live_half.min();
         for (di, inst) in scene.instances.iter().enumerate() {
-            if claimed.get(di).copied().unwrap_or(true) {
+            if claimed.get(di).copied().unwrap_or(true)
+                || self.structural.get(di).copied().unwrap_or(true)
+            {
                 continue;
             }
             let Some(d) = inst.descriptor(Modality::Point) else {
@@ -442,6 +536,19 @@ impl ChangeDetector {
             // (unless it moved by less than its own size, when old and new places
             // overlap): a lookalike elsewhere is not enough.
             let half = inst.bbox.half_extents.max();
+            let near_limit = (self.cfg.near_move_factor * half).max(self.cfg.near_move_m);
+            let near = if e.translation_m <= near_limit
+                && !self.not_seen_present(di)
+                && self
+                    .grids
+                    .get(di)
+                    .map_or(0.0, |g| g.share_within(&live, self.cfg.explain_radius_m))
+                    >= self.cfg.near_move_min_overlap
+            {
+                near_limit
+            } else {
+                half
+            };
             // ... or, when its old place has never been seen occupied either, the
             // live object must stand where the database has nothing (something new
             // is here) and match the instance closely.
@@ -452,13 +559,13 @@ impl ChangeDetector {
                 && *new_here.get_or_insert_with(|| {
                     self.explained_share(scene, &obj.points_map) <= self.cfg.max_explained_for_added
                 });
-            if e.translation_m > half && !self.seen_vacated(di) && !unseen_move {
+            if e.translation_m > near && !self.seen_vacated(di) && !unseen_move {
                 // Still too much like a mapped object to be called new.
                 similar = true;
                 continue;
             }
             scores.push(fit_live * sim);
-            if e.translation_m > half && !self.seen_vacated(di) {
+            if e.translation_m > near && !self.seen_vacated(di) {
                 unseen_best = unseen_best.max(fit_live * sim);
             }
             let cand = Decision::Moved {
@@ -584,9 +691,19 @@ impl ChangeDetector {
                 }
                 Decision::Added => {
                     if confirmed && !self.active.contains_key(&(ChangeKind::Added, obj.id)) {
-                        let conf = (obj.observations as f32 / 20.0).min(1.0);
-                        let e = self.event(ChangeKind::Added, frame, None, Some(obj.id), pos, conf);
-                        self.fire(e, &mut out);
+                        // A piece of an object already reported Added is not another.
+                        let pts = sample(&obj.points_map, 200);
+                        let part_of_reported = self
+                            .added_points
+                            .values()
+                            .any(|q| min_distance(&pts, q) <= self.cfg.added_merge_m);
+                        if !part_of_reported {
+                            let conf = (obj.observations as f32 / 20.0).min(1.0);
+                            let e =
+                                self.event(ChangeKind::Added, frame, None, Some(obj.id), pos, conf);
+                            self.fire(e, &mut out);
+                            self.added_points.insert(obj.id, pts);
+                        }
                     }
                 }
                 Decision::Static | Decision::Unsure => {
@@ -597,6 +714,9 @@ impl ChangeDetector {
         // Removed: seen through repeatedly, never confirmed present, not explained.
         for (di, inst) in scene.instances.iter().enumerate() {
             let Some(t) = self.db.get(di) else { continue };
+            if self.structural.get(di).copied().unwrap_or(true) {
+                continue;
+            }
             let gone = t.absent_frames >= self.cfg.min_absent_frames
                 && t.absent_frames >= 2 * t.present_frames
                 && !claimed.get(di).copied().unwrap_or(false)
@@ -663,6 +783,9 @@ impl ChangeDetector {
     }
 
     fn retract(&mut self, kind: ChangeKind, key: u32, frame: u64, out: &mut Vec<ChangeEvent>) {
+        if kind == ChangeKind::Added {
+            self.added_points.remove(&key);
+        }
         if let Some(mut e) = self.active.remove(&(kind, key)) {
             e.retracted = true;
             e.frame = frame;

@@ -350,3 +350,93 @@ fn an_unseen_move_needs_one_clear_nearby_solid_match() {
     let events = moved_events(&s, &[live(63, patch, 5)]);
     assert!(events.is_empty(), "{events:?}");
 }
+
+#[test]
+fn a_move_overlapping_the_old_place_needs_no_vacated_view() {
+    let s = scene();
+    // Instance 2 moved 0.35 m (more than its half extent, less than its size): the
+    // old place is still seen occupied, by the object itself.
+    let moved = box_points(Point3::new(1.5, 0.35, 3.0), Vector3::new(0.3, 0.5, 0.3));
+    let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+    let events = run(&mut det, &s, &[0, 1, 2], &[live(70, moved, 2)]);
+    let m: Vec<&ChangeEvent> = events
+        .iter()
+        .filter(|e| e.kind == ChangeKind::Moved && e.db_instance == Some(2))
+        .collect();
+    assert_eq!(m.len(), 1, "{events:?}");
+    assert!((m[0].translation_m - 0.35).abs() < 0.05, "{:?}", m[0]);
+    // The same object 0.6 m away, clear of the old place that is seen occupied, is
+    // a lookalike (see `an_object_seen_in_its_place_is_not_moved_by_a_lookalike`).
+    let far = box_points(Point3::new(1.5, 0.6, 3.0), Vector3::new(0.3, 0.5, 0.3));
+    let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+    let events = run(&mut det, &s, &[0, 1, 2], &[live(71, far, 2)]);
+    assert!(
+        !events.iter().any(|e| e.kind == ChangeKind::Moved),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn pieces_of_one_new_object_make_one_added_event() {
+    let s = scene();
+    let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+    // Two halves of a new 0.4 m box, fused as two live objects 3 cm apart.
+    let a = box_points(Point3::new(-0.1, 1.2, 3.0), Vector3::new(0.17, 0.4, 0.4));
+    let b = box_points(Point3::new(0.1, 1.2, 3.0), Vector3::new(0.17, 0.4, 0.4));
+    // A second new object well apart is its own event.
+    let c = box_points(Point3::new(0.0, -1.2, 3.0), Vector3::new(0.3, 0.3, 0.3));
+    let events = run(
+        &mut det,
+        &s,
+        &[0, 1, 2],
+        &[live(80, a, 6), live(81, b, 6), live(82, c, 7)],
+    );
+    let added: Vec<Option<u32>> = events
+        .iter()
+        .filter(|e| e.kind == ChangeKind::Added && !e.retracted)
+        .map(|e| e.live_instance)
+        .collect();
+    assert_eq!(added, vec![Some(80), Some(82)], "{events:?}");
+}
+
+#[test]
+fn pieces_of_the_room_are_never_moved_or_removed() {
+    let mut s = scene();
+    // A wall at z = 4 m, and two database "instances" that are pieces of the room:
+    // a flat patch of the wall and a door frame (a beam).
+    s.structure_points = (0..60)
+        .flat_map(|i| {
+            (0..60).map(move |j| Point3::new(-1.5 + i as f32 * 0.05, -1.5 + j as f32 * 0.05, 4.0))
+        })
+        .collect();
+    s.structure_normals = vec![Vector3::z(); s.structure_points.len()];
+    s.instances.push(instance(
+        6,
+        Point3::new(0.5, -0.5, 3.98),
+        Vector3::new(0.8, 0.6, 0.02),
+    ));
+    s.instances.push(instance(
+        7,
+        Point3::new(-0.6, 0.5, 3.9),
+        Vector3::new(0.15, 1.2, 0.15),
+    ));
+    let det = ChangeDetector::new(ChangeConfig::default(), &s);
+    assert_eq!(det.structural, vec![false, false, false, true, true]);
+    // Both places seen through (depth at 5 m behind them), instance 3 too: only
+    // instance 3 is Removed.
+    let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+    let events = run(&mut det, &s, &[0, 1], &[]);
+    let removed: Vec<Option<u32>> = events
+        .iter()
+        .filter(|e| e.kind == ChangeKind::Removed)
+        .map(|e| e.db_instance)
+        .collect();
+    assert_eq!(removed, vec![Some(3)], "{events:?}");
+    // A live copy of the door frame elsewhere on the wall is not the frame moved.
+    let copy = box_points(Point3::new(0.6, 0.5, 3.9), Vector3::new(0.15, 1.2, 0.15));
+    let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+    let mut lives = vec![live(90, copy, 7)];
+    lives[0].observations = 10;
+    let events = run(&mut det, &s, &[0, 1, 2], &lives);
+    assert!(events.is_empty(), "{events:?}");
+}

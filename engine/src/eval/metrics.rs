@@ -89,10 +89,25 @@ pub struct RelocSummary {
     pub frames_to_first_fix: Option<u64>,
     /// Share of localisable frames after the first fix that are within 5 cm and 5°.
     pub success_rate_after_first_fix: f64,
+    /// Localisable frames from the first fix on (the denominator of
+    /// `success_rate_after_first_fix`).
+    pub frames_after_first_fix: usize,
     /// Median translation error over frames with an estimate, metres.
     pub median_translation_error_m: Option<f64>,
     /// Median rotation error over frames with an estimate, degrees.
     pub median_rotation_error_deg: Option<f64>,
+}
+
+/// Success after the first fix over several sequences, each counted from its own
+/// first fix: the rate over all their localisable frames from the fix on, and
+/// that frame count (a sequence never fixed adds no frame).
+pub fn success_after_first_fix(summaries: &[RelocSummary]) -> (f64, usize) {
+    let n: usize = summaries.iter().map(|s| s.frames_after_first_fix).sum();
+    let ok: f64 = summaries
+        .iter()
+        .map(|s| s.success_rate_after_first_fix * s.frames_after_first_fix as f64)
+        .sum();
+    (if n == 0 { 0.0 } else { ok / n as f64 }, n)
 }
 
 /// Scores a sequence of frames against the true `T_map_session`.
@@ -153,6 +168,7 @@ pub fn summarise_reloc(frames: &[RelocFrame], T_map_session_true: &Pose) -> Relo
             _ => None,
         },
         success_rate_after_first_fix: ratio(after_fix_ok, after_fix),
+        frames_after_first_fix: after_fix,
         median_translation_error_m: percentile(&terr, 50.0),
         median_rotation_error_deg: percentile(&rerr, 50.0),
     }
@@ -291,6 +307,26 @@ mod tests {
         assert!((s.false_fix_rate - 0.25).abs() < 1e-9);
         assert_eq!(s.first_fix_frame, Some(2));
         assert!((s.success_rate_after_first_fix - 0.5).abs() < 1e-9);
+        assert_eq!(s.frames_after_first_fix, 2);
+    }
+
+    #[test]
+    fn success_after_each_sequences_own_fix() {
+        let with = |rate: f64, n: usize, fixed: bool| RelocSummary {
+            success_rate_after_first_fix: rate,
+            frames_after_first_fix: n,
+            first_fix_frame: fixed.then_some(3),
+            ..summarise_reloc(&[], &Pose::identity())
+        };
+        // 10 frames at 100 %, 30 at 50 %, one sequence never fixed.
+        let (rate, n) = success_after_first_fix(&[
+            with(1.0, 10, true),
+            with(0.5, 30, true),
+            with(0.0, 0, false),
+        ]);
+        assert_eq!(n, 40);
+        assert!((rate - 25.0 / 40.0).abs() < 1e-9, "{rate}");
+        assert_eq!(success_after_first_fix(&[with(0.0, 0, false)]), (0.0, 0));
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod session;
 pub use localisable::{DepthCoverage, SurfaceCoverage};
 pub use metrics::{
     ChangeScore, PoseError, PrecisionRecall, RelocFrame, RelocSummary, percentile, pose_error,
-    summarise_reloc,
+    success_after_first_fix, summarise_reloc,
 };
 pub use observable::{ObservableConfig, ViewCounter, ViewTest, instance_samples, view_share};
 pub use replay::{Latency, Replay, ReplayFrame, StageLatency, replay, stage_latency};

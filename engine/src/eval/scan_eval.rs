@@ -159,6 +159,7 @@ impl ScanScore {
             first_localisable_frame: self.localisable.then_some(0),
             frames_to_first_fix: (self.fixed && self.localisable).then_some(1),
             success_rate_after_first_fix: rate(self.fixed && self.success_5cm5deg),
+            frames_after_first_fix: usize::from(self.fixed && self.localisable),
             median_translation_error_m: self.error.map(|e| e.translation_m as f64),
             median_rotation_error_deg: self.error.map(|e| e.rotation_deg as f64),
         }

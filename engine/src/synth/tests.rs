@@ -775,3 +775,34 @@ fn zz_preview() {
     let s = generate_dataset(&cfg, Path::new(&out), &mut |_| {}).unwrap();
     println!("{s:?}");
 }
+
+#[test]
+fn scan_folders_follow_the_listed_room_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ds = SynthDataset {
+        format: "crossloc-synth".into(),
+        version: 1,
+        seed: 1,
+        rooms: vec!["room_003".into(), "room_007".into()],
+        rescans: 1,
+        frames_per_scan: 10,
+        intrinsics: CameraIntrinsics::KINECT_7SCENES,
+        noise: false,
+        scans: Vec::new(),
+        root: dir.path().to_path_buf(),
+    };
+    // A dataset file listing a subset of the rooms points at those rooms' folders.
+    assert_eq!(
+        ds.scan_dir(1, 1),
+        dir.path().join("room_007").join("scan_01")
+    );
+    assert_eq!(
+        ds.scan_dir(0, 0),
+        dir.path().join("room_003").join("scan_00")
+    );
+    ds.rooms.clear();
+    assert_eq!(
+        ds.scan_dir(2, 0),
+        dir.path().join("room_002").join("scan_00")
+    );
+}

@@ -210,11 +210,16 @@ pub struct SynthDataset {
 }
 
 impl SynthDataset {
-    /// The folder of a scan.
+    /// The folder of a scan: `room` indexes [`SynthDataset::rooms`] (the folder is
+    /// the room's listed name, so a dataset file that lists a subset of the rooms
+    /// still points at the right folders).
     pub fn scan_dir(&self, room: usize, scan: usize) -> PathBuf {
-        self.root
-            .join(format!("room_{room:03}"))
-            .join(format!("scan_{scan:02}"))
+        let name = self
+            .rooms
+            .get(room)
+            .cloned()
+            .unwrap_or_else(|| format!("room_{room:03}"));
+        self.root.join(name).join(format!("scan_{scan:02}"))
     }
 }
 
