@@ -16,6 +16,8 @@ use crate::eval::pose_error;
 use crate::frame::{CameraIntrinsics, DepthImage, Pose};
 use crate::localise::umeyama::rigid_from_correspondences;
 
+mod pairing;
+
 /// Kind of change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -125,6 +127,11 @@ pub struct ChangeConfig {
     /// See `near_move_factor`: share of the live points within `explain_radius_m`
     /// of the database instance's points where it was.
     pub near_move_min_overlap: f32,
+    /// A Removed and an Added object pair up as one Moved when their descriptors
+    /// agree at least this much ...
+    pub pair_min_similarity: f32,
+    /// ... and each of their sorted box half extents agree within this factor.
+    pub pair_max_size_ratio: f32,
     /// A flat patch (a piece of wall, floor, ceiling, door or window frame) is at
     /// most this thick (smallest half extent, metres) ...
     pub patch_max_half_thickness_m: f32,
@@ -174,6 +181,8 @@ impl Default for ChangeConfig {
             near_move_factor: 2.0,
             near_move_m: 0.75,
             near_move_min_overlap: 0.2,
+            pair_min_similarity: 0.75,
+            pair_max_size_ratio: 1.6,
             patch_max_half_thickness_m: 0.05,
             patch_min_half_extent_m: 0.3,
             beam_max_half_width_m: 0.1,
@@ -229,6 +238,8 @@ pub struct ChangeDetector {
     pub(super) structural: Vec<bool>,
     /// Points (a sample) of each live object standing as Added, by live id.
     added_points: BTreeMap<u32, Vec<Point3<f32>>>,
+    /// Removed + Added pairs reported as one Moved: database id to live id.
+    paired: BTreeMap<u32, u32>,
 }
 
 /// Whether a box of these half extents is a piece of the room rather than an
@@ -356,6 +367,7 @@ impl ChangeDetector {
             structure,
             structural,
             added_points: BTreeMap::new(),
+            paired: BTreeMap::new(),
             cfg,
         }
     }
@@ -690,7 +702,11 @@ impl ChangeDetector {
                     self.retract(ChangeKind::Removed, id, frame, &mut out);
                 }
                 Decision::Added => {
-                    if confirmed && !self.active.contains_key(&(ChangeKind::Added, obj.id)) {
+                    let paired = self.paired.values().any(|l| *l == obj.id);
+                    if confirmed
+                        && !paired
+                        && !self.active.contains_key(&(ChangeKind::Added, obj.id))
+                    {
                         // A piece of an object already reported Added is not another.
                         let pts = sample(&obj.points_map, 200);
                         let part_of_reported = self
@@ -745,6 +761,7 @@ impl ChangeDetector {
                 self.retract(ChangeKind::Removed, inst.id, frame, &mut out);
             }
         }
+        self.pair_removed_with_added(frame, scene, &stable, &claimed, &mut out);
         out
     }
 

@@ -440,3 +440,46 @@ fn pieces_of_the_room_are_never_moved_or_removed() {
     let events = run(&mut det, &s, &[0, 1, 2], &lives);
     assert!(events.is_empty(), "{events:?}");
 }
+
+#[test]
+fn a_removed_and_a_like_added_object_are_one_moved_object() {
+    let s = scene();
+    // Instance 3 (0.5 x 0.3 x 0.5) is gone from its place; an object of its size
+    // stands 1.4 m away, its descriptor close to instance 3's (0.8) but below the
+    // direct Moved association's 0.85 (seen from another side).
+    let mut d = vec![0.0f32; 8];
+    d[3] = 0.8;
+    d[7] = 0.6;
+    let lives_with = |size: Vector3<f32>| {
+        vec![LiveObject {
+            id: 95,
+            points_map: box_points(Point3::new(-1.2, 1.4, 3.0), size),
+            descriptor: d.clone(),
+            observations: 10,
+        }]
+    };
+    let standing = |lives: &[LiveObject]| {
+        let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+        run(&mut det, &s, &[0, 1], lives);
+        det.active_events()
+            .iter()
+            .map(|e| (e.kind, e.db_instance, e.live_instance))
+            .collect::<Vec<_>>()
+    };
+    let same_size = standing(&lives_with(Vector3::new(0.5, 0.3, 0.5)));
+    assert_eq!(
+        same_size,
+        vec![(ChangeKind::Moved, Some(3), Some(95))],
+        "{same_size:?}"
+    );
+    // Three times the size: a different object, added, and instance 3 removed.
+    let bigger = standing(&lives_with(Vector3::new(1.5, 0.9, 1.5)));
+    assert_eq!(
+        bigger,
+        vec![
+            (ChangeKind::Added, None, Some(95)),
+            (ChangeKind::Removed, Some(3), None)
+        ],
+        "{bigger:?}"
+    );
+}
