@@ -152,13 +152,17 @@ pub fn replay(
     // Frames are read and decoded on their own thread, a few ahead of the engine.
     std::thread::scope(|scope| -> Result<(), PipelineError> {
         let (tx, rx) = crossbeam::channel::bounded(READ_AHEAD);
-        scope.spawn(move || {
+        let reader = move || {
             for frame in frames {
                 if tx.send(frame).is_err() {
                     break;
                 }
             }
-        });
+        };
+        std::thread::Builder::new()
+            .name("crossloc-reader".into())
+            .spawn_scoped(scope, reader)
+            .map_err(|e| PipelineError::Config(format!("cannot start the reader: {e}")))?;
         for frame in rx.iter() {
             let mut frame = match frame {
                 Ok(f) => f,
