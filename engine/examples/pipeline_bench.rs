@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use crossloc::db::build::{BuildConfig, scene_from_frames};
 use crossloc::db::{SceneDatabase, read_database};
-use crossloc::eval::{percentile, random_session_transform, replay};
+use crossloc::eval::{percentile, process_cpu_seconds, random_session_transform, replay};
 use crossloc::frame::{CameraIntrinsics, Pose};
 use crossloc::io::FrameSelection;
 use crossloc::io::detect::open_sequence;
@@ -40,24 +40,6 @@ struct Run {
     cpu_s: f64,
     times: Vec<StageTimes>,
     outcomes: Vec<Outcome>,
-}
-
-/// User + system CPU seconds of this process so far (Linux; NaN elsewhere).
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return f64::NAN;
-    };
-    // Fields after the command name (which is in parentheses): utime is the 14th
-    // field of the line, stime the 15th; in clock ticks (100 per second on Linux).
-    let Some(rest) = stat.rsplit(')').next() else {
-        return f64::NAN;
-    };
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok());
-    match (tick(11), tick(12)) {
-        (Some(u), Some(s)) => (u + s) / 100.0,
-        _ => f64::NAN,
-    }
 }
 
 fn generated(dir: &Path) -> Result<SynthDataset, BoxError> {
@@ -87,7 +69,7 @@ fn built_database(ds: &SynthDataset) -> Result<SceneDatabase, BoxError> {
 
 fn sequential(db: &Arc<SceneDatabase>, scan: &Path, seed: u64) -> Result<Run, BoxError> {
     let T_session_map = random_session_transform(seed, 10.0);
-    let (cpu0, t0) = (cpu_seconds(), Instant::now());
+    let (cpu0, t0) = (process_cpu_seconds(), Instant::now());
     let mut tracker = Tracker::new(EngineConfig::default(), db.clone())?;
     let mut run = Run {
         frames_in: 0,
@@ -107,13 +89,13 @@ fn sequential(db: &Arc<SceneDatabase>, scan: &Path, seed: u64) -> Result<Run, Bo
         run.outcomes.push((r.index, r.state, r.T_map_session));
     }
     run.wall_s = t0.elapsed().as_secs_f64();
-    run.cpu_s = cpu_seconds() - cpu0;
+    run.cpu_s = process_cpu_seconds() - cpu0;
     Ok(run)
 }
 
 fn threaded(db: &Arc<SceneDatabase>, scan: &Path, seed: u64) -> Result<Run, BoxError> {
     let T_session_map = random_session_transform(seed, 10.0);
-    let (cpu0, t0) = (cpu_seconds(), Instant::now());
+    let (cpu0, t0) = (process_cpu_seconds(), Instant::now());
     let frames = open_sequence(scan, FrameSelection::ALL)?;
     let r = replay(
         EngineConfig::default(),
@@ -126,7 +108,7 @@ fn threaded(db: &Arc<SceneDatabase>, scan: &Path, seed: u64) -> Result<Run, BoxE
         frames_in: r.stats.pushed,
         frames_out: r.stats.processed,
         wall_s: t0.elapsed().as_secs_f64(),
-        cpu_s: cpu_seconds() - cpu0,
+        cpu_s: process_cpu_seconds() - cpu0,
         times: r.frames.iter().map(|f| f.times).collect(),
         outcomes: r
             .frames

@@ -111,6 +111,13 @@ fn summary_json(s: &RelocSummary, r: &[&Replay]) -> Value {
     let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
     if let Some(o) = v.as_object_mut() {
         o.insert("fps".into(), json!(frames as f64 / seconds.max(1e-9)));
+        let cpu: f64 = r.iter().map(|x| x.cpu_seconds).sum();
+        if cpu.is_finite() {
+            o.insert(
+                "cpu_ms_per_frame".into(),
+                json!(cpu * 1e3 / frames.max(1) as f64),
+            );
+        }
         o.insert(
             "stage_latency_ms".into(),
             serde_json::to_value(lat).unwrap_or(Value::Null),

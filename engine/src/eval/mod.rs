@@ -17,6 +17,8 @@ pub use metrics::{
     success_after_first_fix, summarise_reloc,
 };
 pub use observable::{ObservableConfig, ViewCounter, ViewTest, instance_samples, view_share};
-pub use replay::{Latency, Replay, ReplayFrame, StageLatency, replay, stage_latency};
+pub use replay::{
+    Latency, Replay, ReplayFrame, StageLatency, process_cpu_seconds, replay, stage_latency,
+};
 pub use scan_reference::{ScanReference, ScanReferenceConfig, align_scan_structure};
 pub use session::random_session_transform;

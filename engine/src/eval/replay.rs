@@ -78,12 +78,20 @@ pub struct Replay {
     pub stats: EngineStats,
     /// Wall-clock seconds from the first push to the last result.
     pub seconds: f64,
+    /// CPU seconds (user + system, all threads of the process) over the same span;
+    /// NaN where the platform does not say.
+    pub cpu_seconds: f64,
 }
 
 impl Replay {
     /// Frames processed per second, end to end (reading and decoding included).
     pub fn fps(&self) -> f64 {
         self.frames.len() as f64 / self.seconds.max(1e-9)
+    }
+
+    /// CPU milliseconds per frame (all threads), NaN when unknown.
+    pub fn cpu_ms_per_frame(&self) -> f64 {
+        self.cpu_seconds * 1e3 / self.frames.len().max(1) as f64
     }
 
     /// Per-stage latency percentiles.
@@ -132,6 +140,7 @@ pub fn replay(
     let mut results: Vec<FrameResult> = Vec::new();
     let mut bad = 0usize;
     let start = Instant::now();
+    let cpu_start = process_cpu_seconds();
     let collect = |engine: &mut Engine, results: &mut Vec<FrameResult>, bad: &mut usize| {
         for r in engine.poll_results() {
             match r {
@@ -143,13 +152,17 @@ pub fn replay(
     // Frames are read and decoded on their own thread, a few ahead of the engine.
     std::thread::scope(|scope| -> Result<(), PipelineError> {
         let (tx, rx) = crossbeam::channel::bounded(READ_AHEAD);
-        scope.spawn(move || {
+        let reader = move || {
             for frame in frames {
                 if tx.send(frame).is_err() {
                     break;
                 }
             }
-        });
+        };
+        std::thread::Builder::new()
+            .name("crossloc-reader".into())
+            .spawn_scoped(scope, reader)
+            .map_err(|e| PipelineError::Config(format!("cannot start the reader: {e}")))?;
         for frame in rx.iter() {
             let mut frame = match frame {
                 Ok(f) => f,
@@ -181,6 +194,7 @@ pub fn replay(
         }
     }
     let seconds = start.elapsed().as_secs_f64();
+    let cpu_seconds = process_cpu_seconds() - cpu_start;
     let mut events = Vec::new();
     let frames = results
         .into_iter()
@@ -204,5 +218,25 @@ pub fn replay(
         bad_frames: bad,
         stats,
         seconds,
+        cpu_seconds,
     })
+}
+
+/// User + system CPU seconds this process has used so far, all threads (Linux's
+/// `/proc/self/stat`, 10 ms resolution); NaN elsewhere.
+pub fn process_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return f64::NAN;
+    };
+    // The fields after the command name (in parentheses, which may hold spaces):
+    // utime and stime are the 12th and 13th of them, in clock ticks of 1/100 s.
+    let Some(rest) = stat.rsplit(')').next() else {
+        return f64::NAN;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok());
+    match (tick(11), tick(12)) {
+        (Some(u), Some(s)) => (u + s) / 100.0,
+        _ => f64::NAN,
+    }
 }

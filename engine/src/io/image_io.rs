@@ -74,7 +74,7 @@ pub fn read_rgb(path: &Path) -> Result<RgbImage, IoError> {
         return pnm_to_rgb(path, pnm);
     }
     let img = image::load_from_memory(&bytes).map_err(|e| image_error(path, e))?;
-    let rgb = img.to_rgb8();
+    let rgb = img.into_rgb8();
     let (width, height) = rgb.dimensions();
     Ok(RgbImage {
         width,

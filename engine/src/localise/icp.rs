@@ -294,6 +294,31 @@ impl IcpTarget {
         init: &Pose,
         cfg: &IcpConfig,
     ) -> Result<IcpResult, RegistrationError> {
+        self.refine_scored(source_session, init, cfg, true)
+    }
+
+    /// [`IcpTarget::refine`] without the closing fitness pass, for callers that
+    /// judge the pose their own way: the same pose, convergence and iterations,
+    /// with `fitness` and `inlier_rmse` left at 0.
+    ///
+    /// # Errors
+    /// As [`IcpTarget::refine`].
+    pub fn refine_unscored(
+        &self,
+        source_session: &[Point3<f32>],
+        init: &Pose,
+        cfg: &IcpConfig,
+    ) -> Result<IcpResult, RegistrationError> {
+        self.refine_scored(source_session, init, cfg, false)
+    }
+
+    fn refine_scored(
+        &self,
+        source_session: &[Point3<f32>],
+        init: &Pose,
+        cfg: &IcpConfig,
+        score: bool,
+    ) -> Result<IcpResult, RegistrationError> {
         cfg.validate()?;
         let init_ok = init.translation.vector.iter().all(|v| v.is_finite())
             && init.rotation.coords.iter().all(|v| v.is_finite());
@@ -382,7 +407,11 @@ impl IcpTarget {
         }
 
         let T_map_session: Pose = T.cast::<f32>();
-        let (fitness, inlier_rmse) = self.fitness(&source, &T_map_session, cfg.final_max_distance);
+        let (fitness, inlier_rmse) = if score {
+            self.fitness(&source, &T_map_session, cfg.final_max_distance)
+        } else {
+            (0.0, 0.0)
+        };
         Ok(IcpResult {
             T_map_session,
             fitness,

@@ -193,6 +193,14 @@ fn converges_from_ten_degrees_and_twenty_centimetres() {
         assert!(res.fitness > 0.95, "{res:?}");
         assert!(res.inlier_rmse < 0.005, "{res:?}");
         assert_eq!(res.degenerate_directions, 0);
+        // Without the fitness pass: the same refinement, no score.
+        let bare = target.refine_unscored(&src, &init, &cfg).unwrap();
+        assert_eq!(bare.T_map_session, res.T_map_session);
+        assert_eq!(
+            (bare.iterations, bare.converged, bare.degenerate_directions),
+            (res.iterations, res.converged, res.degenerate_directions)
+        );
+        assert_eq!((bare.fitness, bare.inlier_rmse), (0.0, 0.0));
     }
 }
 

@@ -75,6 +75,9 @@ pub struct EngineConfig {
     pub min_instance_points: usize,
     /// Live surface points used for ICP.
     pub icp_source_points: usize,
+    /// Of those, at most this many (evenly thinned) drive the coarse ICP stage of a
+    /// verification; the polish stage uses all `icp_source_points`.
+    pub icp_coarse_points: usize,
     /// Hypotheses verified per candidate scene.
     pub verify_per_scene: usize,
     /// Scenes tried per relocalisation round, best by descriptor evidence first.
@@ -146,6 +149,7 @@ impl Default for EngineConfig {
             min_live_instances: 3,
             min_instance_points: 30,
             icp_source_points: 3000,
+            icp_coarse_points: 1000,
             verify_per_scene: 5,
             scenes_per_reloc: 3,
             extra_scenes_per_reloc: 2,

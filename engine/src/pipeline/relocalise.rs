@@ -186,12 +186,24 @@ impl Relocaliser {
             log::trace!("scene {scene}: coarse agreement {coarse:.2}, not refined");
             return None;
         }
-        match target.surface.refine_staged(
-            &live.surface.points,
-            init,
-            &self.cfg.icp,
-            &self.cfg.icp_polish,
-        ) {
+        // The coarse stage only has to bring the pose within the polish stage's
+        // reach: a third of the points does that (it is most of the iterations),
+        // and the polish stage settles the pose on all of them.
+        // Neither stage's own fitness is used: the agreement below judges the pose.
+        let coarse_source = thin(&live.surface.points, self.cfg.icp_coarse_points);
+        let staged = target
+            .surface
+            .refine_unscored(&coarse_source, init, &self.cfg.icp)
+            .and_then(|first| {
+                let mut second = target.surface.refine_unscored(
+                    &live.surface.points,
+                    &first.T_map_session,
+                    &self.cfg.icp_polish,
+                )?;
+                second.iterations += first.iterations;
+                Ok(second)
+            });
+        match staged {
             Ok(r) => {
                 let tol = self.cfg.agreement;
                 let T = r.T_map_session;
