@@ -42,7 +42,6 @@ struct Run {
     outcomes: Vec<Outcome>,
 }
 
-
 fn generated(dir: &Path) -> Result<SynthDataset, BoxError> {
     let cfg = SynthConfig {
         seed: 7,

@@ -112,7 +112,11 @@ impl FineCells {
     fn any_within(&self, p: &Point3<f32>, radius: f32) -> bool {
         let r2 = radius * radius;
         let k = |v: f32, o: i32| ((v / self.cell).floor() as i32).saturating_sub(o);
-        let c = [k(p.x, self.origin[0]), k(p.y, self.origin[1]), k(p.z, self.origin[2])];
+        let c = [
+            k(p.x, self.origin[0]),
+            k(p.y, self.origin[1]),
+            k(p.z, self.origin[2]),
+        ];
         let rings = (radius / self.cell).floor() as i32 + 1;
         let hit = |cell: [i32; 3]| {
             self.cell_entries(cell)
@@ -145,7 +149,11 @@ impl FineCells {
     fn nearest_within(&self, p: &Point3<f32>, radius: f32) -> Option<(usize, f32)> {
         let r2 = radius * radius;
         let k = |v: f32, o: i32| ((v / self.cell).floor() as i32).saturating_sub(o);
-        let c = [k(p.x, self.origin[0]), k(p.y, self.origin[1]), k(p.z, self.origin[2])];
+        let c = [
+            k(p.x, self.origin[0]),
+            k(p.y, self.origin[1]),
+            k(p.z, self.origin[2]),
+        ];
         // A point within `radius` is at most `radius / cell` (rounded up) cells
         // away on each axis; one more ring absorbs rounding.
         let rings = (radius / self.cell).floor() as i32 + 1;
