@@ -612,9 +612,13 @@ impl ChangeDetector {
         // Added only for an object the database does not explain at all, and not
         // for one resembling a database object that failed to align (likely that
         // object moved, seen partially).
-        if similar
-            || self.explained_share(scene, &obj.points_map) > self.cfg.max_explained_for_added
-        {
+        let explained = self.explained_share(scene, &obj.points_map);
+        log::trace!(
+            "live {}: similar {similar}, explained {explained:.2}, half extents {:.2?}",
+            obj.id,
+            live_half.as_slice()
+        );
+        if similar || explained > self.cfg.max_explained_for_added {
             return Decision::Unsure;
         }
         Decision::Added
@@ -661,6 +665,7 @@ impl ChangeDetector {
                 in_place.get(oi).copied().unwrap_or(false),
                 &claimed,
             );
+            log::trace!("live {} (obs {}): {d:?}", obj.id, obj.observations);
             let track = self.live.entry(obj.id).or_insert(LiveTrack {
                 last: None,
                 streak: 0,

@@ -102,6 +102,11 @@ pub struct EngineConfig {
     /// A rival hypothesis with at least this share of the best fitness makes the
     /// result ambiguous (no fix).
     pub ambiguity_ratio: f32,
+    /// Before a relocalisation result is returned, the pose turned half a turn
+    /// about each of this many dominant surface directions of the room is verified
+    /// too; one scoring `ambiguity_ratio` of the best makes the result ambiguous
+    /// (a room that looks the same turned round). 0 disables the check.
+    pub symmetry_axes: usize,
     /// Capacity of each inter-stage queue.
     pub queue_capacity: usize,
     /// What `push_frame` does when the input queue is full.
@@ -160,6 +165,7 @@ impl Default for EngineConfig {
             coarse_min_agreement: 0.25,
             track_min_fitness: 0.35,
             ambiguity_ratio: 0.7,
+            symmetry_axes: 3,
             queue_capacity: 4,
             backpressure: Backpressure::Block,
         }

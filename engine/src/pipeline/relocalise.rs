@@ -20,6 +20,10 @@ use crate::localise::verify::{Agreement, LiveSample, VerificationTarget, agreeme
 use crate::localise::{IcpTarget, find_hypotheses, inliers_of, outside_inliers};
 use crate::matching::{LiveQuery, find_candidates, rank_scenes, scene_search_correspondences};
 
+#[cfg(test)]
+#[path = "relocalise_tests.rs"]
+mod tests;
+
 /// Every `stride`-th point so that at most `max` remain.
 pub(crate) fn thin<T: Copy>(items: &[T], max: usize) -> Vec<T> {
     let stride = items.len().div_ceil(max.max(1)).max(1);
@@ -273,21 +277,8 @@ impl Relocaliser {
         if live_dirs.is_empty() {
             return;
         }
-        let map_dirs = match self.directions.get(&scene) {
-            Some(d) => d.clone(),
-            None => {
-                let Some(s) = self.db.scenes.get(scene) else {
-                    return;
-                };
-                let d = dominant_directions(
-                    &s.structure_normals,
-                    self.cfg.pairs.direction_tolerance_deg,
-                    0.05,
-                    4,
-                );
-                self.directions.insert(scene, d.clone());
-                d
-            }
+        let Some(map_dirs) = self.map_directions(scene) else {
+            return;
         };
         let hyps = pair_hypotheses(corr, live_dirs, &map_dirs, &self.cfg.pairs);
         for h in hyps.iter().take(self.cfg.pair_hypotheses_per_scene) {
@@ -300,6 +291,73 @@ impl Relocaliser {
                 verified.push(v);
             }
         }
+    }
+
+    /// The dominant surface directions of a scene's structure (cached).
+    fn map_directions(&mut self, scene: usize) -> Option<Vec<Direction>> {
+        if let Some(d) = self.directions.get(&scene) {
+            return Some(d.clone());
+        }
+        let s = self.db.scenes.get(scene)?;
+        let d = dominant_directions(
+            &s.structure_normals,
+            self.cfg.pairs.direction_tolerance_deg,
+            0.05,
+            4,
+        );
+        self.directions.insert(scene, d.clone());
+        Some(d)
+    }
+
+    /// A pose of the same scene that explains the live data about as well as
+    /// `best` does, found by turning `best` half a turn about each of the room's
+    /// dominant surface directions through the centre of its structure: in a room
+    /// that looks the same turned round (identical furniture in a symmetric
+    /// layout), the turned pose is the other, equally good answer, and the
+    /// correspondences may never propose it.
+    fn turned_rival(
+        &mut self,
+        best: &VerifiedHypothesis,
+        live: &LiveSurface,
+    ) -> Option<VerifiedHypothesis> {
+        let dirs = self.map_directions(best.scene)?;
+        let s = self.db.scenes.get(best.scene)?;
+        if s.structure_points.is_empty() {
+            return None;
+        }
+        let (mut lo, mut hi) = (
+            Vector3::repeat(f32::INFINITY),
+            Vector3::repeat(f32::NEG_INFINITY),
+        );
+        for p in &s.structure_points {
+            lo = lo.inf(&p.coords);
+            hi = hi.sup(&p.coords);
+        }
+        let centre = (lo + hi) / 2.0;
+        let mut rival: Option<VerifiedHypothesis> = None;
+        for d in dirs.iter().take(self.cfg.symmetry_axes) {
+            let Some(axis) = nalgebra::Unit::try_new(d.dir, 1e-6) else {
+                continue;
+            };
+            let turn = nalgebra::UnitQuaternion::from_axis_angle(&axis, std::f32::consts::PI);
+            let about_centre =
+                Pose::from_parts(nalgebra::Translation3::from(centre - turn * centre), turn);
+            let init = about_centre * best.T_map_session;
+            if let Some(v) = self.verify(best.scene, &init, best.inliers, live) {
+                let distinct = !crate::eval::pose_error(&v.T_map_session, &best.T_map_session)
+                    .within(0.3, 10.0);
+                log::trace!(
+                    "turned about {:?}: score {:.2} vs {:.2}, distinct {distinct}",
+                    d.dir.as_slice(),
+                    v.score(),
+                    best.score()
+                );
+                if distinct && rival.as_ref().is_none_or(|r| v.score() > r.score()) {
+                    rival = Some(v);
+                }
+            }
+        }
+        rival
     }
 
     fn relocalise(
@@ -406,6 +464,18 @@ impl Relocaliser {
                 best.scene,
                 r.score(),
                 r.scene
+            );
+            return None;
+        }
+        if self.cfg.symmetry_axes > 0
+            && let Some(r) = self.turned_rival(&best, live)
+            && r.score() >= self.cfg.ambiguity_ratio * best.score()
+        {
+            log::debug!(
+                "ambiguous: the room turned round explains it too ({:.2} vs {:.2}, scene {})",
+                r.score(),
+                best.score(),
+                best.scene
             );
             return None;
         }

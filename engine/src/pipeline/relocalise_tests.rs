@@ -1,0 +1,149 @@
+//! Tests of the relocaliser's turned-room ambiguity check.
+
+use std::sync::Arc;
+
+use nalgebra::{Point3, UnitQuaternion, Vector3};
+
+use super::*;
+use crate::db::{DbInstance, Descriptor, OrientedBox, Scene, SceneDatabase};
+use crate::encode::Modality;
+use crate::localise::verify::LiveSample;
+
+/// Points and outward normals on the surface of an axis-aligned box (3 cm grid).
+fn box_surface(c: Point3<f32>, size: Vector3<f32>) -> (Vec<Point3<f32>>, Vec<Vector3<f32>>) {
+    let (mut pts, mut normals) = (Vec::new(), Vec::new());
+    let h = size / 2.0;
+    for axis in 0..3 {
+        let (a, b) = ((axis + 1) % 3, (axis + 2) % 3);
+        let n = |l: f32| ((l / 0.03).ceil() as i32).max(1);
+        for s in [-1.0f32, 1.0] {
+            for i in 0..=n(size[a]) {
+                for j in 0..=n(size[b]) {
+                    let mut v = Vector3::zeros();
+                    v[axis] = s * h[axis];
+                    v[a] = -h[a] + size[a] * i as f32 / n(size[a]) as f32;
+                    v[b] = -h[b] + size[b] * j as f32 / n(size[b]) as f32;
+                    let mut nrm = Vector3::zeros();
+                    nrm[axis] = s;
+                    pts.push(c + v);
+                    normals.push(nrm);
+                }
+            }
+        }
+    }
+    (pts, normals)
+}
+
+fn instance(id: u32, c: Point3<f32>, size: Vector3<f32>) -> DbInstance {
+    let (points, normals) = box_surface(c, size);
+    DbInstance {
+        id,
+        label: String::new(),
+        centroid: c,
+        bbox: OrientedBox {
+            center: c,
+            half_extents: size / 2.0,
+            rotation: UnitQuaternion::identity(),
+        },
+        descriptors: vec![Descriptor {
+            modality: Modality::Point,
+            values: vec![1.0, 0.0],
+        }],
+        colors: vec![[120, 80, 40]; points.len()],
+        points,
+        normals,
+        observations: 5,
+    }
+}
+
+/// A 6 x 4 m room (floor and walls, the inside of a box) with the given objects.
+fn room(objects: &[(Point3<f32>, Vector3<f32>)]) -> Scene {
+    let mut s = Scene::new("room", "test");
+    let (pts, normals) = box_surface(Point3::new(0.0, 0.0, 1.25), Vector3::new(6.0, 4.0, 2.5));
+    // Inward normals, floor and walls only (no ceiling).
+    for (p, n) in pts.iter().zip(&normals) {
+        if n.z > 0.5 {
+            continue;
+        }
+        s.structure_points.push(*p);
+        s.structure_normals.push(-n);
+    }
+    s.instances = objects
+        .iter()
+        .enumerate()
+        .map(|(i, (c, size))| instance(i as u32 + 1, *c, *size))
+        .collect();
+    s
+}
+
+/// The live view of a scene when the session frame is the map frame.
+fn live_of(s: &Scene) -> LiveSurface {
+    let mut objects = LiveSample::default();
+    for i in &s.instances {
+        objects.points.extend_from_slice(&i.points);
+        objects.normals.extend_from_slice(&i.normals);
+        objects.colors.extend_from_slice(&i.colors);
+    }
+    let mut surface = LiveSample {
+        points: objects.points.clone(),
+        normals: objects.normals.clone(),
+        colors: Vec::new(),
+    };
+    surface.points.extend_from_slice(&s.structure_points);
+    surface.normals.extend_from_slice(&s.structure_normals);
+    let thin_sample = |l: &LiveSample, max: usize| LiveSample {
+        points: thin(&l.points, max),
+        normals: thin(&l.normals, max),
+        colors: thin(&l.colors, max),
+    };
+    LiveSurface {
+        structure_normals: thin(&s.structure_normals, 2000),
+        coarse: thin_sample(&surface, 300),
+        surface: thin_sample(&surface, 3000),
+        objects: thin_sample(&objects, 3000),
+    }
+}
+
+fn relocaliser(s: Scene) -> Relocaliser {
+    let mut db = SceneDatabase::new();
+    db.add_scene(s).unwrap();
+    let index = EmbeddingIndex::build(&db, Modality::Point).unwrap();
+    Relocaliser::new(EngineConfig::default(), Arc::new(db), index)
+}
+
+#[test]
+fn a_room_that_looks_the_same_turned_round_has_a_turned_rival() {
+    let size = Vector3::new(0.8, 0.5, 0.9);
+    // Two identical cabinets, point-symmetric about the room's centre.
+    let s = room(&[
+        (Point3::new(-2.0, -1.2, 0.45), size),
+        (Point3::new(2.0, 1.2, 0.45), size),
+    ]);
+    let live = live_of(&s);
+    let mut r = relocaliser(s);
+    let best = r.verify(0, &Pose::identity(), 3, &live).unwrap();
+    assert!(best.score() > 0.8, "{best:?}");
+    let rival = r.turned_rival(&best, &live).expect("a turned rival");
+    assert!(rival.score() >= 0.7 * best.score(), "{rival:?} vs {best:?}");
+    let turn = rival.T_map_session.rotation.angle().to_degrees();
+    assert!((turn - 180.0).abs() < 5.0, "{turn}");
+}
+
+#[test]
+fn a_room_with_an_odd_object_out_has_no_close_turned_rival() {
+    let size = Vector3::new(0.8, 0.5, 0.9);
+    // The same room with a third, large object on one side only: turned round,
+    // the objects no longer agree.
+    let s = room(&[
+        (Point3::new(-2.0, -1.2, 0.45), size),
+        (Point3::new(2.0, 1.2, 0.45), size),
+        (Point3::new(-1.5, 1.3, 0.6), Vector3::new(1.6, 0.8, 1.2)),
+    ]);
+    let live = live_of(&s);
+    let mut r = relocaliser(s);
+    let best = r.verify(0, &Pose::identity(), 3, &live).unwrap();
+    assert!(best.score() > 0.8, "{best:?}");
+    if let Some(rival) = r.turned_rival(&best, &live) {
+        assert!(rival.score() < 0.7 * best.score(), "{rival:?} vs {best:?}");
+    }
+}
