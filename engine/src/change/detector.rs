@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use nalgebra::Point3;
 use serde::Serialize;
 
+pub use super::config::ChangeConfig;
 use super::neighbors::PointGrid;
 use super::visibility::instance_visibility;
 use crate::db::Scene;
@@ -66,132 +67,6 @@ pub struct LiveObject {
     pub descriptor: Vec<f32>,
     /// Frames it was observed in.
     pub observations: u32,
-}
-
-/// Tuning of the change detector.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChangeConfig {
-    /// Points of a database instance tested per frame.
-    pub visibility_samples: usize,
-    /// Decisive samples needed for a frame to count as evidence.
-    pub min_decisive_samples: u32,
-    /// Frames of see-through evidence before Removed.
-    pub min_absent_frames: u32,
-    /// Live observations before a live instance takes part (Added, Moved).
-    pub min_observations: u32,
-    /// Share of live points within `overlap_radius_m` of a database instance for the
-    /// two to be the same object in place.
-    pub static_overlap: f32,
-    /// Radius of the overlap test, metres.
-    pub overlap_radius_m: f32,
-    /// Minimum descriptor cosine for a Moved association.
-    pub min_similarity: f32,
-    /// Moved threshold: translation, metres.
-    pub moved_translation_m: f32,
-    /// Moved threshold: rotation, degrees.
-    pub moved_rotation_deg: f32,
-    /// Consecutive agreeing decisions before an event fires.
-    pub confirmations: u32,
-    /// Radius within which a live point counts as explained by the database
-    /// (any instance or the room structure), metres.
-    pub explain_radius_m: f32,
-    /// Added needs at most this share of the live points explained by the database
-    /// (a fragment of a mapped object or of a wall is not a new object).
-    pub max_explained_for_added: f32,
-    /// Moved needs at least this share of the (aligned) database instance covered by
-    /// the live object within `explain_radius_m` (a small partial view aligns anywhere).
-    pub min_moved_coverage: f32,
-    /// A move further than the object's size whose old place was never seen vacated
-    /// needs the old place seen occupied in at most this many frames ...
-    pub max_present_for_unseen_move: u32,
-    /// ... a live-side ICP fitness of at least this ...
-    pub min_unseen_move_fit: f32,
-    /// ... and at least this share of the database instance covered.
-    pub min_unseen_move_coverage: f32,
-    /// ... a move of at most this far, metres (far lookalikes are not the object) ...
-    pub max_unseen_move_m: f32,
-    /// Any Moved needs the database instance and the live object at least this
-    /// thick (half of the smallest box extent, metres; a patch of wall or floor is
-    /// not an object).
-    pub min_half_thickness_m: f32,
-    /// ... and no other candidate scoring at least this share of the best one.
-    pub unseen_move_margin: f32,
-    /// A move of at most this many times the object's largest half extent (or
-    /// `near_move_m`, whichever is larger) by a live object standing partly in the
-    /// old place (`near_move_min_overlap`) counts as near when that place was seen
-    /// occupied: what was seen may be the object itself, so the place need not
-    /// have been seen vacated.
-    pub near_move_factor: f32,
-    /// See `near_move_factor`, metres.
-    pub near_move_m: f32,
-    /// See `near_move_factor`: share of the live points within `explain_radius_m`
-    /// of the database instance's points where it was.
-    pub near_move_min_overlap: f32,
-    /// A Removed and an Added object pair up as one Moved when their descriptors
-    /// agree at least this much ...
-    pub pair_min_similarity: f32,
-    /// ... and each of their sorted box half extents agree within this factor.
-    pub pair_max_size_ratio: f32,
-    /// A flat patch (a piece of wall, floor, ceiling, door or window frame) is at
-    /// most this thick (smallest half extent, metres) ...
-    pub patch_max_half_thickness_m: f32,
-    /// ... and at least this wide (largest half extent, metres); such database
-    /// instances are never Moved or Removed and such live objects never Moved or
-    /// Added.
-    pub patch_min_half_extent_m: f32,
-    /// Likewise a beam (door or window frame, skirting): both smaller half extents
-    /// at most this (metres) ...
-    pub beam_max_half_width_m: f32,
-    /// ... and the largest at least this (metres).
-    pub beam_min_half_length_m: f32,
-    /// A live object with at least this share of its points within
-    /// `structure_radius_m` of the scene's structure (walls, floor and the large
-    /// flat surfaces, which include mapped objects' faces) is neither Moved nor
-    /// Added: a piece of wall or a corner, or a mapped surface seen again.
-    pub max_structure_share: f32,
-    /// See `max_structure_share`, metres.
-    pub structure_radius_m: f32,
-    /// An Added object whose points come within this distance (metres) of an
-    /// object already reported Added is a piece of that object: no second event.
-    pub added_merge_m: f32,
-}
-
-impl Default for ChangeConfig {
-    fn default() -> Self {
-        ChangeConfig {
-            visibility_samples: 64,
-            min_decisive_samples: 8,
-            min_absent_frames: 6,
-            min_observations: 5,
-            static_overlap: 0.5,
-            overlap_radius_m: 0.05,
-            min_similarity: 0.85,
-            moved_translation_m: 0.05,
-            moved_rotation_deg: 1.0,
-            confirmations: 3,
-            explain_radius_m: 0.08,
-            max_explained_for_added: 0.3,
-            min_moved_coverage: 0.2,
-            max_present_for_unseen_move: 2,
-            min_unseen_move_fit: 0.75,
-            min_unseen_move_coverage: 0.3,
-            max_unseen_move_m: 2.0,
-            min_half_thickness_m: 0.03,
-            unseen_move_margin: 0.9,
-            near_move_factor: 2.0,
-            near_move_m: 0.75,
-            near_move_min_overlap: 0.2,
-            pair_min_similarity: 0.75,
-            pair_max_size_ratio: 1.6,
-            patch_max_half_thickness_m: 0.05,
-            patch_min_half_extent_m: 0.3,
-            beam_max_half_width_m: 0.1,
-            beam_min_half_length_m: 0.5,
-            max_structure_share: 0.6,
-            structure_radius_m: 0.15,
-            added_merge_m: 0.1,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

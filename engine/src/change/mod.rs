@@ -16,11 +16,13 @@
 //! `retracted` event with the same id) when later evidence contradicts them.
 //! Positions are in the map frame, metres.
 
+pub mod config;
 pub mod detector;
 pub mod neighbors;
 pub mod visibility;
 
-pub use detector::{ChangeConfig, ChangeDetector, ChangeEvent, ChangeKind, LiveObject};
+pub use config::ChangeConfig;
+pub use detector::{ChangeDetector, ChangeEvent, ChangeKind, LiveObject};
 pub use visibility::{VisibilityEvidence, instance_visibility};
 
 #[cfg(test)]
