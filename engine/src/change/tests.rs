@@ -472,6 +472,19 @@ fn a_removed_and_a_like_added_object_are_one_moved_object() {
         vec![(ChangeKind::Moved, Some(3), Some(95))],
         "{same_size:?}"
     );
+    // The same object 2.5 m from the old place (beyond `max_unseen_move_m`): a
+    // lookalike, not the object moved.
+    let far = {
+        let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+        let mut l = lives_with(Vector3::new(0.5, 0.3, 0.5));
+        l[0].points_map = box_points(Point3::new(-1.2, 2.5, 3.0), Vector3::new(0.5, 0.3, 0.5));
+        run(&mut det, &s, &[0, 1], &l);
+        det.active_events()
+            .iter()
+            .map(|e| e.kind)
+            .collect::<Vec<_>>()
+    };
+    assert!(!far.contains(&ChangeKind::Moved), "{far:?}");
     // Three times the size: a different object, added, and instance 3 removed.
     let bigger = standing(&lives_with(Vector3::new(1.5, 0.9, 1.5)));
     assert_eq!(

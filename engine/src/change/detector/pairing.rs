@@ -1,6 +1,7 @@
 //! Pairing a Removed with a like Added object into one Moved object (for moves the
 //! direct association misses: the object seen from another side, its descriptor
-//! below the Moved threshold).
+//! below the Moved threshold). Pairs further apart than `max_unseen_move_m` are
+//! lookalikes, not one object.
 
 use super::{
     ChangeDetector, ChangeEvent, ChangeKind, LiveObject, Modality, Scene, mean, oriented_box,
@@ -76,7 +77,12 @@ impl ChangeDetector {
                     "pair? db {db_id} (removed) with live {} (added): sim {sim:.2}, alike {alike}",
                     obj.id
                 );
-                if sim >= self.cfg.pair_min_similarity && alike && best.is_none_or(|(s, _)| sim > s)
+                let far =
+                    (mean(&obj.points_map) - inst.centroid).norm() > self.cfg.max_unseen_move_m;
+                if sim >= self.cfg.pair_min_similarity
+                    && alike
+                    && !far
+                    && best.is_none_or(|(s, _)| sim > s)
                 {
                     best = Some((sim, obj));
                 }
