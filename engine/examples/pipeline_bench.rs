@@ -33,6 +33,7 @@ type BoxError = Box<dyn std::error::Error>;
 /// What one mode produced for one frame: index, state, fix.
 type Outcome = (u64, TrackingState, Option<Pose>);
 
+#[derive(Default)]
 struct Run {
     frames_in: u64,
     frames_out: u64,
@@ -71,14 +72,7 @@ fn sequential(db: &Arc<SceneDatabase>, scan: &Path, seed: u64) -> Result<Run, Bo
     let T_session_map = random_session_transform(seed, 10.0);
     let (cpu0, t0) = (process_cpu_seconds(), Instant::now());
     let mut tracker = Tracker::new(EngineConfig::default(), db.clone())?;
-    let mut run = Run {
-        frames_in: 0,
-        frames_out: 0,
-        wall_s: 0.0,
-        cpu_s: 0.0,
-        times: Vec::new(),
-        outcomes: Vec::new(),
-    };
+    let mut run = Run::default();
     for frame in open_sequence(scan, FrameSelection::ALL)? {
         let mut frame = frame?;
         run.frames_in += 1;
@@ -177,15 +171,7 @@ fn main() -> Result<(), BoxError> {
         _ => return Err("usage: pipeline_bench [DATASET DB]".into()),
     };
     let db = Arc::new(db);
-    let empty = || Run {
-        frames_in: 0,
-        frames_out: 0,
-        wall_s: 0.0,
-        cpu_s: 0.0,
-        times: Vec::new(),
-        outcomes: Vec::new(),
-    };
-    let (mut seq, mut thr) = (empty(), empty());
+    let (mut seq, mut thr) = (Run::default(), Run::default());
     for room in 0..ds.rooms.len() {
         let scan = ds.scan_dir(room, 1);
         if !scan.is_dir() {

@@ -517,15 +517,8 @@ fn eval_changes(a: &EvalDatasetArgs) -> Result<()> {
                             || !id.is_some_and(|id| all.contains(&id) && !observable.contains(&id))
                     })
                     .collect();
-                let mut hit: Vec<u32> = counted
-                    .iter()
-                    .flatten()
-                    .copied()
-                    .filter(|id| exp.contains(id))
-                    .collect();
-                hit.sort_unstable();
-                hit.dedup();
-                let pr = PrecisionRecall::from_counts(hit.len(), counted.len(), exp.len());
+                let pr =
+                    PrecisionRecall::from_counts(hit_all(&counted, exp), counted.len(), exp.len());
                 if observable_only {
                     line.push_str(&format!(
                         " {kind:?} {}/{}/{} (all {}/{})",

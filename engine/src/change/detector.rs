@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use nalgebra::Point3;
 use serde::Serialize;
 
-pub use super::config::ChangeConfig;
+use super::config::ChangeConfig;
 use super::neighbors::PointGrid;
 use super::visibility::instance_visibility;
 use crate::db::Scene;

@@ -327,6 +327,18 @@ mod tests {
         assert_eq!(PointGrid::new(&[], 0.05).share_within(&q, 0.05), 0.0);
     }
 
+    /// The nearest point within `r` by a scan of every point (lowest index on ties).
+    fn linear_nearest(pts: &[Point3<f32>], p: &Point3<f32>, r: f32) -> Option<(usize, f32)> {
+        pts.iter()
+            .enumerate()
+            .map(|(i, q)| (i, (q - p).norm_squared()))
+            .filter(|(_, d)| *d <= r * r)
+            .fold(None, |b, (i, d)| match b {
+                Some((_, bd)) if bd <= d => b,
+                _ => Some((i, d)),
+            })
+    }
+
     #[test]
     fn fine_cells_match_a_linear_scan() {
         let mut rng = crate::rng::Rng::new(9);
@@ -345,15 +357,7 @@ mod tests {
                 rng.f32() * 1.3 - 0.4,
             );
             let r = 0.01 + 0.29 * (k as f32 / 600.0);
-            let linear = pts
-                .iter()
-                .enumerate()
-                .map(|(i, q)| (i, (q - p).norm_squared()))
-                .filter(|(_, d)| *d <= r * r)
-                .fold(None, |b: Option<(usize, f32)>, (i, d)| match b {
-                    Some((_, bd)) if bd <= d => b,
-                    _ => Some((i, d)),
-                });
+            let linear = linear_nearest(&pts, &p, r);
             assert_eq!(g.nearest_within(&p, r), linear, "{p:?} {r}");
             assert_eq!(g.any_within(&p, r), linear.is_some(), "{p:?} {r}");
         }
@@ -373,15 +377,7 @@ mod tests {
         for k in 0..300 {
             let p = Point3::new(rng.f32() * 2.4 - 0.2, rng.f32() * 2.4 - 0.2, rng.f32());
             let r = 0.05 + 0.25 * (k as f32 / 300.0);
-            let linear = pts
-                .iter()
-                .enumerate()
-                .map(|(i, q)| (i, (q - p).norm_squared()))
-                .filter(|(_, d)| *d <= r * r)
-                .fold(None, |b: Option<(usize, f32)>, (i, d)| match b {
-                    Some((_, bd)) if bd <= d => b,
-                    _ => Some((i, d)),
-                });
+            let linear = linear_nearest(&pts, &p, r);
             assert_eq!(g.nearest_within(&p, r), linear, "{p:?} {r}");
         }
         // Equal distances: the lower index.

@@ -496,3 +496,35 @@ fn a_removed_and_a_like_added_object_are_one_moved_object() {
         "{bigger:?}"
     );
 }
+
+#[test]
+fn a_layer_just_in_front_of_a_wall_is_not_added() {
+    let mut s = scene();
+    s.structure_points = (0..60)
+        .flat_map(|i| {
+            (0..60).map(move |j| Point3::new(-1.5 + i as f32 * 0.05, -1.5 + j as f32 * 0.05, 4.0))
+        })
+        .collect();
+    s.structure_normals = vec![Vector3::z(); s.structure_points.len()];
+    // A 25 cm slab 9-14 cm in front of the wall (beyond the 8 cm the database
+    // explains, within the 15 cm of the structure test): a ghost layer of the
+    // wall, not a new object.
+    let slab = box_points(Point3::new(0.5, 1.0, 3.885), Vector3::new(0.25, 0.25, 0.05));
+    let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+    let events = run(&mut det, &s, &[0, 1, 2], &[live(96, slab.clone(), 7)]);
+    assert!(events.is_empty(), "{events:?}");
+    // Without the structure test it would be reported new.
+    let mut det = ChangeDetector::new(
+        ChangeConfig {
+            max_structure_share: 1.1,
+            ..ChangeConfig::default()
+        },
+        &s,
+    );
+    let events = run(&mut det, &s, &[0, 1, 2], &[live(96, slab, 7)]);
+    assert_eq!(
+        events.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        vec![ChangeKind::Added],
+        "{events:?}"
+    );
+}

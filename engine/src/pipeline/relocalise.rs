@@ -24,6 +24,13 @@ use crate::matching::{LiveQuery, find_candidates, rank_scenes, scene_search_corr
 #[path = "relocalise_tests.rs"]
 mod tests;
 
+/// Whether two verified poses are different answers: other scenes, or poses more
+/// than 0.3 m or 10° apart.
+fn distinct(a: &VerifiedHypothesis, b: &VerifiedHypothesis) -> bool {
+    a.scene != b.scene
+        || !crate::eval::pose_error(&a.T_map_session, &b.T_map_session).within(0.3, 10.0)
+}
+
 /// Every `stride`-th point so that at most `max` remain.
 pub(crate) fn thin<T: Copy>(items: &[T], max: usize) -> Vec<T> {
     let stride = items.len().div_ceil(max.max(1)).max(1);
@@ -344,8 +351,7 @@ impl Relocaliser {
                 Pose::from_parts(nalgebra::Translation3::from(centre - turn * centre), turn);
             let init = about_centre * best.T_map_session;
             if let Some(v) = self.verify(best.scene, &init, best.inliers, live) {
-                let distinct = !crate::eval::pose_error(&v.T_map_session, &best.T_map_session)
-                    .within(0.3, 10.0);
+                let distinct = distinct(&v, best);
                 log::trace!(
                     "turned about {:?}: score {:.2} vs {:.2}, distinct {distinct}",
                     d.dir.as_slice(),
@@ -450,32 +456,23 @@ impl Relocaliser {
                 .collect::<Vec<_>>()
         );
         let best = verified.first()?.clone();
-        // Ambiguity gate: a different pose that explains the surface almost as well.
-        let rival = verified.iter().skip(1).find(|v| {
-            v.scene != best.scene
-                || !crate::eval::pose_error(&v.T_map_session, &best.T_map_session).within(0.3, 10.0)
-        });
-        if let Some(r) = rival
-            && r.score() >= self.cfg.ambiguity_ratio * best.score()
-        {
+        // Ambiguity gate: a different pose that explains the surface almost as well,
+        // from the correspondences or, when they offer none, the room turned round.
+        let bar = self.cfg.ambiguity_ratio * best.score();
+        let rival = match verified.iter().skip(1).find(|v| distinct(v, &best)) {
+            Some(r) if r.score() >= bar => Some(r.clone()),
+            other if self.cfg.symmetry_axes > 0 => {
+                self.turned_rival(&best, live).or_else(|| other.cloned())
+            }
+            other => other.cloned(),
+        };
+        if let Some(r) = rival.filter(|r| r.score() >= bar) {
             log::debug!(
                 "ambiguous: score {:.2} (scene {}) vs {:.2} (scene {})",
                 best.score(),
                 best.scene,
                 r.score(),
                 r.scene
-            );
-            return None;
-        }
-        if self.cfg.symmetry_axes > 0
-            && let Some(r) = self.turned_rival(&best, live)
-            && r.score() >= self.cfg.ambiguity_ratio * best.score()
-        {
-            log::debug!(
-                "ambiguous: the room turned round explains it too ({:.2} vs {:.2}, scene {})",
-                r.score(),
-                best.score(),
-                best.scene
             );
             return None;
         }
