@@ -11,7 +11,8 @@ use crossloc::change::ChangeKind;
 use crossloc::db::SceneDatabase;
 use crossloc::eval::{
     ChangeScore, DepthCoverage, ObservableConfig, PrecisionRecall, RelocFrame, RelocSummary,
-    Replay, ViewCounter, ViewTest, instance_samples, success_after_first_fix, summarise_reloc,
+    Replay, ViewCounter, ViewTest, changed_share, instance_samples, success_after_first_fix,
+    summarise_reloc,
 };
 use crossloc::frame::Pose;
 use crossloc::io::FrameSelection;
@@ -350,20 +351,32 @@ fn truth_id_of_points(truth: &ScanTruth, pts: &[Point3<f32>]) -> Option<u32> {
 /// [`crossloc::eval::observable`]: seen, or its old place in view, in at least
 /// `min_frames` frames with at least `min_share` of the object's surface samples
 /// passing the depth test; moved and removed objects must also be seen by the
-/// reference scan, else the database cannot hold them).
+/// reference scan, else the database cannot hold them; a move must change the
+/// object's surface, else no depth sensor can see it).
 struct Observability {
-    /// Per change: kind, instance, frames that show it in the rescan (the object at
-    /// its new place for moved / added, its old place for removed), frames of the
-    /// reference scan that see it (moved / removed), observable.
-    rows: Vec<(synth::ChangeKind, u32, u32, Option<u32>, bool)>,
+    rows: Vec<ChangeRow>,
+}
+
+/// Observability of one true change.
+struct ChangeRow {
+    kind: synth::ChangeKind,
+    instance: u32,
+    /// Frames of the rescan that show it (the object at its new place for moved /
+    /// added, its old place for removed).
+    rescan_frames: u32,
+    /// Frames of the reference scan that see the object (moved / removed).
+    reference_frames: Option<u32>,
+    /// Share of the moved object's surface that the move changed (moved only).
+    changed_share: Option<f32>,
+    observable: bool,
 }
 
 impl Observability {
     fn ids(&self, kind: synth::ChangeKind, observable_only: bool) -> Vec<u32> {
         self.rows
             .iter()
-            .filter(|r| r.0 == kind && (r.4 || !observable_only))
-            .map(|r| r.1)
+            .filter(|r| r.kind == kind && (r.observable || !observable_only))
+            .map(|r| r.instance)
             .collect()
     }
 }
@@ -388,10 +401,11 @@ fn observability(
     cfg: ObservableConfig,
 ) -> Result<Observability> {
     use synth::ChangeKind as K;
-    let ref_samples = instance_samples(
-        &read_ply(&ref_dir.join(&reference.surface))?,
-        cfg.max_samples,
-    );
+    let ref_cloud = read_ply(&ref_dir.join(&reference.surface))?;
+    let ref_samples = instance_samples(&ref_cloud, cfg.max_samples);
+    // Every sample of the moved objects' old surfaces, for the shape test.
+    let ref_full = instance_samples(&ref_cloud, usize::MAX);
+    drop(ref_cloud);
     let new_samples = instance_samples(&read_ply(&dir.join(&truth.surface))?, cfg.max_samples);
     let pick = |from: &BTreeMap<u32, Vec<Point3<f32>>>, kinds: &[K]| {
         truth
@@ -419,22 +433,33 @@ fn observability(
         .iter()
         .map(|c| {
             let id = c.instance;
+            let row = |rescan_frames, reference_frames, changed_share, observable| ChangeRow {
+                kind: c.kind,
+                instance: id,
+                rescan_frames,
+                reference_frames,
+                changed_share,
+                observable,
+            };
             match c.kind {
-                K::Moved => (
-                    c.kind,
-                    id,
-                    seen.frames(id),
-                    Some(mapped.frames(id)),
-                    seen.observed(id) && mapped.observed(id),
-                ),
-                K::Removed => (
-                    c.kind,
-                    id,
+                K::Moved => {
+                    let before = ref_full.get(&id).map_or(&[][..], |v| v);
+                    let after = new_samples.get(&id).map_or(&[][..], |v| v);
+                    let share = changed_share(before, after, cfg.changed_distance_m);
+                    row(
+                        seen.frames(id),
+                        Some(mapped.frames(id)),
+                        Some(share),
+                        seen.observed(id) && mapped.observed(id) && share >= cfg.min_changed_share,
+                    )
+                }
+                K::Removed => row(
                     place.frames(id),
                     Some(mapped.frames(id)),
+                    None,
                     place.observed(id) && mapped.observed(id),
                 ),
-                K::Added => (c.kind, id, seen.frames(id), None, seen.observed(id)),
+                K::Added => row(seen.frames(id), None, None, seen.observed(id)),
             }
         })
         .collect();
@@ -535,20 +560,32 @@ fn eval_changes(a: &EvalDatasetArgs) -> Result<()> {
         }
         eprintln!("{line} (tp/reported/expected observable; all changes: tp/expected)");
         let mut changes = Vec::new();
-        for (kind, id, frames, mapped, ok) in &obs.rows {
-            let what = if *kind == synth::ChangeKind::Removed {
+        for r in &obs.rows {
+            let what = if r.kind == synth::ChangeKind::Removed {
                 "old place in view"
             } else {
                 "seen"
             };
-            let mapped_txt = mapped
+            let mapped_txt = r
+                .reference_frames
                 .map(|m| format!(", seen by the reference in {m}"))
                 .unwrap_or_default();
+            let shape_txt = r
+                .changed_share
+                .map(|s| format!(", {:.0} % of its surface changed", 100.0 * s))
+                .unwrap_or_default();
             eprintln!(
-                "    {kind:?} {id}: {what} in {frames} rescan frames{mapped_txt} -> {}",
-                if *ok { "observable" } else { "not observable" }
+                "    {:?} {}: {what} in {} rescan frames{mapped_txt}{shape_txt} -> {}",
+                r.kind,
+                r.instance,
+                r.rescan_frames,
+                if r.observable {
+                    "observable"
+                } else {
+                    "not observable"
+                }
             );
-            changes.push(json!({"kind": kind, "instance": id, "rescan_frames": frames, "reference_frames": mapped, "observable": ok}));
+            changes.push(json!({"kind": r.kind, "instance": r.instance, "rescan_frames": r.rescan_frames, "reference_frames": r.reference_frames, "changed_share": r.changed_share, "observable": r.observable}));
         }
         let reported: Vec<Value> = active
             .values()
@@ -579,7 +616,7 @@ fn eval_changes(a: &EvalDatasetArgs) -> Result<()> {
         o.insert("all_changes".into(), score(false)?);
         o.insert(
             "observability".into(),
-            json!({"min_frames": obs_cfg.min_frames, "min_share": obs_cfg.min_share, "max_samples": obs_cfg.max_samples}),
+            json!({"min_frames": obs_cfg.min_frames, "min_share": obs_cfg.min_share, "max_samples": obs_cfg.max_samples, "changed_distance_m": obs_cfg.changed_distance_m, "min_changed_share": obs_cfg.min_changed_share}),
         );
         o.insert("per_rescan".into(), json!(per_rescan));
     }

@@ -16,7 +16,10 @@ pub use metrics::{
     ChangeScore, PoseError, PrecisionRecall, RelocFrame, RelocSummary, percentile, pose_error,
     success_after_first_fix, summarise_reloc,
 };
-pub use observable::{ObservableConfig, ViewCounter, ViewTest, instance_samples, view_share};
+pub use observable::{
+    ObservableConfig, ViewCounter, ViewTest, changed_share, instance_samples, move_changes_shape,
+    view_share,
+};
 pub use replay::{
     Latency, Replay, ReplayFrame, StageLatency, process_cpu_seconds, replay, stage_latency,
 };

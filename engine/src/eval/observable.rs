@@ -16,6 +16,12 @@
 //! - an object or place is **observed** by a scan when that holds in at least
 //!   `min_frames` frames.
 //!
+//! - a **move changes the shape** in view when at least `min_changed_share` of the
+//!   object's surface samples after the move lie farther than `changed_distance_m`
+//!   from every sample of its surface before the move (both in the map frame). An
+//!   object turned about an axis of symmetry (a round lamp, a square box turned by
+//!   90°) leaves the same surface where it was: no depth sensor can see that move.
+//!
 //! Samples are tested when `0.2 m ≤ z ≤ 8 m` in front of the camera; a pixel without
 //! valid depth decides nothing for that sample (it counts as not passing). The
 //! counts are exact for the given inputs and deterministic.
@@ -35,6 +41,11 @@ pub struct ObservableConfig {
     pub min_share: f32,
     /// Surface samples kept per object (evenly thinned).
     pub max_samples: usize,
+    /// Distance from the old surface beyond which a sample of a moved object
+    /// counts as changed (metres).
+    pub changed_distance_m: f32,
+    /// Share of changed samples a move needs to change the shape.
+    pub min_changed_share: f32,
 }
 
 impl Default for ObservableConfig {
@@ -43,6 +54,8 @@ impl Default for ObservableConfig {
             min_frames: 5,
             min_share: 0.2,
             max_samples: 400,
+            changed_distance_m: 0.03,
+            min_changed_share: 0.1,
         }
     }
 }
@@ -122,6 +135,30 @@ pub fn instance_samples(cloud: &PointCloud, max_samples: usize) -> BTreeMap<u32,
         *pts = pts.iter().step_by(stride).copied().collect();
     }
     all
+}
+
+/// Share of `after` samples farther than `distance` from every `before` sample
+/// (0 when `after` is empty, 1 when `before` is empty). Exact (linear scan).
+pub fn changed_share(before: &[Point3<f32>], after: &[Point3<f32>], distance: f32) -> f32 {
+    if after.is_empty() {
+        return 0.0;
+    }
+    let d2 = distance * distance;
+    let changed = after
+        .iter()
+        .filter(|a| !before.iter().any(|b| (*b - **a).norm_squared() <= d2))
+        .count();
+    changed as f32 / after.len() as f32
+}
+
+/// True when a move from `before` to `after` (an object's surface samples in the
+/// map frame) changes the surface by the thresholds of `cfg`.
+pub fn move_changes_shape(
+    before: &[Point3<f32>],
+    after: &[Point3<f32>],
+    cfg: &ObservableConfig,
+) -> bool {
+    changed_share(before, after, cfg.changed_distance_m) >= cfg.min_changed_share
 }
 
 /// Counts, per object, the frames of a scan in which it passes a view test.
@@ -259,6 +296,43 @@ mod tests {
         assert_eq!(c.frames(2), 0);
         assert!(!c.observed(2));
         assert!(!c.observed(99));
+    }
+
+    #[test]
+    fn a_turn_about_an_axis_of_symmetry_does_not_change_the_shape() {
+        let cfg = ObservableConfig::default();
+        // A square 40 × 40 cm box outline (4 faces) around the origin, 1 cm samples.
+        let square = |half_x: f32, half_y: f32, shift: f32| {
+            let mut v = Vec::new();
+            for i in 0..=80 {
+                let t = i as f32 / 80.0;
+                for z in 0..5 {
+                    let z = z as f32 * 0.1;
+                    let x = -half_x + 2.0 * half_x * t;
+                    let y = -half_y + 2.0 * half_y * t;
+                    v.push(Point3::new(x + shift, -half_y, z));
+                    v.push(Point3::new(x + shift, half_y, z));
+                    v.push(Point3::new(-half_x + shift, y, z));
+                    v.push(Point3::new(half_x + shift, y, z));
+                }
+            }
+            v
+        };
+        let before = square(0.2, 0.2, 0.0);
+        // Turned by 90° about its vertical axis: the same samples (x ↔ y).
+        let turned: Vec<_> = before.iter().map(|p| Point3::new(-p.y, p.x, p.z)).collect();
+        assert!(changed_share(&before, &turned, 0.03) < 0.01);
+        assert!(!move_changes_shape(&before, &turned, &cfg));
+        // An oblong box turned by 90° changes its outline.
+        let oblong = square(0.4, 0.1, 0.0);
+        let oblong_turned: Vec<_> = oblong.iter().map(|p| Point3::new(-p.y, p.x, p.z)).collect();
+        assert!(move_changes_shape(&oblong, &oblong_turned, &cfg));
+        // Shifted by 10 cm: the faces across the shift move.
+        assert!(move_changes_shape(&before, &square(0.2, 0.2, 0.1), &cfg));
+        // By 1 cm: within the distance, no change.
+        assert!(!move_changes_shape(&before, &square(0.2, 0.2, 0.01), &cfg));
+        assert_eq!(changed_share(&before, &[], 0.03), 0.0);
+        assert_eq!(changed_share(&[], &before, 0.03), 1.0);
     }
 
     #[test]
