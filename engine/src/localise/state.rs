@@ -292,6 +292,14 @@ impl Localiser {
             None => self.state = TrackingState::Lost,
             Some(p) if p.agreements >= self.cfg.confirmations => {
                 let hyp = p.hyp.clone();
+                log::debug!(
+                    "fix: scene {}, {} inliers, fitness {:.2}, object fitness {:.2}, {} agreements",
+                    hyp.scene,
+                    hyp.inliers,
+                    hyp.fitness,
+                    hyp.object_fitness,
+                    p.agreements
+                );
                 self.confidence = self.confidence_of(&hyp, p.agreements);
                 events.push(StateEvent::Localised {
                     scene: hyp.scene,

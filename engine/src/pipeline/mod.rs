@@ -164,7 +164,7 @@ impl Default for EngineConfig {
             agreement: Agreement::default(),
             coarse_min_agreement: 0.25,
             track_min_fitness: 0.35,
-            ambiguity_ratio: 0.7,
+            ambiguity_ratio: 0.85,
             symmetry_axes: 3,
             queue_capacity: 4,
             backpressure: Backpressure::Block,
