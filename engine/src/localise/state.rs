@@ -10,7 +10,9 @@
 
 use serde::Serialize;
 
-use crate::eval::pose_error;
+use nalgebra::Point3;
+
+use crate::eval::PoseError;
 use crate::frame::Pose;
 
 /// What the engine reports about its fix.
@@ -51,6 +53,11 @@ pub struct VerifiedHypothesis {
     /// surface with agreeing normals: a pose that only aligns the floor or a wall
     /// scores low here however high its `fitness`.
     pub object_fitness: f32,
+    /// Where the live data is, session frame (the centroid of the verified live
+    /// surface). Poses are compared there ([`VerifiedHypothesis::difference`]),
+    /// so the comparison does not depend on how far the session's origin lies
+    /// from the data.
+    pub anchor: Point3<f32>,
 }
 
 impl VerifiedHypothesis {
@@ -58,6 +65,20 @@ impl VerifiedHypothesis {
     /// fitnesses, so both the whole surface and the objects must agree.
     pub fn score(&self) -> f32 {
         self.fitness.min(self.object_fitness)
+    }
+
+    /// How far apart two hypotheses put the live data: the distance between the
+    /// map positions they give the midpoint of the two anchors, and the angle
+    /// between their rotations. Unlike comparing the `T_map_session`
+    /// translations, a small rotation difference does not grow with the distance
+    /// of the session's origin from the data (1° at 10 m is 17 cm there).
+    pub fn difference(&self, other: &VerifiedHypothesis) -> PoseError {
+        let p = Point3::from((self.anchor.coords + other.anchor.coords) / 2.0);
+        let dr = self.T_map_session.rotation.inverse() * other.T_map_session.rotation;
+        PoseError {
+            translation_m: (self.T_map_session * p - other.T_map_session * p).norm(),
+            rotation_deg: dr.angle().to_degrees(),
+        }
     }
 }
 
@@ -195,7 +216,7 @@ impl Localiser {
     }
 
     fn agree(&self, a: &VerifiedHypothesis, b: &VerifiedHypothesis) -> bool {
-        let e = pose_error(&a.T_map_session, &b.T_map_session);
+        let e = a.difference(b);
         a.scene == b.scene && e.within(self.cfg.agree_translation_m, self.cfg.agree_rotation_deg)
     }
 
@@ -350,7 +371,53 @@ mod tests {
             inliers,
             fitness: 0.8,
             object_fitness: 0.7,
+            anchor: Point3::origin(),
         }
+    }
+
+    #[test]
+    fn hypotheses_are_compared_where_the_data_is() {
+        use nalgebra::{Translation3, UnitQuaternion};
+        // The live data lies 10 m from the session origin. Two poses that differ by
+        // 1.5° about the data put it at the same place: they agree, although
+        // their translations differ by 26 cm.
+        let data = Point3::new(10.0, 0.0, 0.0);
+        let turn = |deg: f32| {
+            let r = UnitQuaternion::from_axis_angle(&Vector3::z_axis(), deg.to_radians());
+            let about_data = Translation3::from(data.coords - r * data.coords);
+            Pose::from_parts(about_data, r)
+        };
+        let a = VerifiedHypothesis {
+            T_map_session: Pose::identity(),
+            anchor: data,
+            ..hyp(0, 0.0, 6)
+        };
+        let b = VerifiedHypothesis {
+            T_map_session: turn(1.5),
+            ..a.clone()
+        };
+        assert!((b.T_map_session.translation.vector.norm() - 0.26).abs() < 0.01);
+        let e = a.difference(&b);
+        assert!(
+            e.translation_m < 1e-4 && (e.rotation_deg - 1.5).abs() < 0.01,
+            "{e:?}"
+        );
+        let mut l = Localiser::new(StateConfig::default());
+        for h in [&a, &b, &a] {
+            l.update(Some(h.clone()), None);
+        }
+        assert_eq!(l.state(), TrackingState::Localised);
+        // A pose that moves the data by 30 cm does not agree, wherever the origin.
+        let c = VerifiedHypothesis {
+            T_map_session: Pose::new(Vector3::new(0.0, 0.3, 0.0), Vector3::zeros()),
+            ..a.clone()
+        };
+        assert!((a.difference(&c).translation_m - 0.3).abs() < 1e-4);
+        let mut l = Localiser::new(StateConfig::default());
+        for h in [&a, &c, &a, &c] {
+            l.update(Some(h.clone()), None);
+        }
+        assert_ne!(l.state(), TrackingState::Localised);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use nalgebra::Vector3;
+use nalgebra::{Point3, Vector3};
 
 use super::EngineConfig;
 use crate::db::{EmbeddingIndex, Scene, SceneDatabase};
@@ -25,10 +25,20 @@ use crate::matching::{LiveQuery, find_candidates, rank_scenes, scene_search_corr
 mod tests;
 
 /// Whether two verified poses are different answers: other scenes, or poses more
-/// than 0.3 m or 10° apart.
+/// than 0.3 m or 10° apart where the live data is.
 fn distinct(a: &VerifiedHypothesis, b: &VerifiedHypothesis) -> bool {
-    a.scene != b.scene
-        || !crate::eval::pose_error(&a.T_map_session, &b.T_map_session).within(0.3, 10.0)
+    a.scene != b.scene || !a.difference(b).within(0.3, 10.0)
+}
+
+/// Mean of `points` (the origin for none).
+fn centroid(points: &[Point3<f32>]) -> Point3<f32> {
+    let n = points.len().max(1) as f32;
+    Point3::from(
+        points
+            .iter()
+            .fold(nalgebra::Vector3::zeros(), |a, p| a + p.coords)
+            / n,
+    )
 }
 
 /// Every `stride`-th point so that at most `max` remain.
@@ -228,6 +238,7 @@ impl Relocaliser {
                     inliers,
                     fitness,
                     object_fitness,
+                    anchor: centroid(&live.surface.points),
                 })
             }
             Err(e) => {
