@@ -1,4 +1,5 @@
-//! Tests of the relocaliser's turned-room ambiguity check.
+//! Tests of the relocaliser's ambiguity checks (the turned room, and a whole
+//! round refusing an ambiguous room).
 
 use std::sync::Arc;
 
@@ -105,10 +106,66 @@ fn live_of(s: &Scene) -> LiveSurface {
 }
 
 fn relocaliser(s: Scene) -> Relocaliser {
+    relocaliser_with(s, EngineConfig::default())
+}
+
+fn relocaliser_with(s: Scene, cfg: EngineConfig) -> Relocaliser {
     let mut db = SceneDatabase::new();
     db.add_scene(s).unwrap();
     let index = EmbeddingIndex::build(&db, Modality::Point).unwrap();
-    Relocaliser::new(EngineConfig::default(), Arc::new(db), index)
+    Relocaliser::new(cfg, Arc::new(db), index)
+}
+
+/// One live query per object of the scene (session frame = map frame), with
+/// the objects' shared descriptor.
+fn queries_of(s: &Scene) -> Vec<LiveQuery> {
+    s.instances
+        .iter()
+        .map(|i| LiveQuery {
+            id: i.id,
+            centroid_session: i.centroid,
+            descriptor: i.descriptors[0].values.clone(),
+            extent: i.bbox.half_extents.max() * 2.0,
+        })
+        .collect()
+}
+
+#[test]
+fn a_round_in_a_room_that_looks_the_same_turned_round_gives_no_pose() {
+    let size = Vector3::new(0.8, 0.5, 0.9);
+    let small = Vector3::new(0.4, 0.4, 0.6);
+    // Two pairs of identical objects, point-symmetric about the room's centre.
+    let symmetric = [
+        (Point3::new(-2.0, -1.2, 0.45), size),
+        (Point3::new(2.0, 1.2, 0.45), size),
+        (Point3::new(-1.0, 1.3, 0.3), small),
+        (Point3::new(1.0, -1.3, 0.3), small),
+    ];
+    let s = room(&symmetric);
+    let (live, queries) = (live_of(&s), queries_of(&s));
+    // Without the ambiguity gate the round returns a pose ...
+    let no_gate = EngineConfig {
+        ambiguity_ratio: 2.0,
+        ..EngineConfig::default()
+    };
+    assert!(
+        relocaliser_with(s.clone(), no_gate)
+            .relocalise(&queries, &live, None)
+            .is_some()
+    );
+    // ... with it, none: turned round, the room explains the data as well.
+    assert_eq!(relocaliser(s).relocalise(&queries, &live, None), None);
+    // A large odd object on one side tells the two apart: the round gives the
+    // true pose (the identity: session frame = map frame).
+    let mut odd = symmetric.to_vec();
+    odd.push((Point3::new(-1.5, -0.2, 0.6), Vector3::new(1.6, 0.8, 1.2)));
+    let s = room(&odd);
+    let (live, queries) = (live_of(&s), queries_of(&s));
+    let fix = relocaliser(s)
+        .relocalise(&queries, &live, None)
+        .expect("a pose");
+    let e = crate::eval::pose_error(&fix.T_map_session, &Pose::identity());
+    assert!(e.within(0.05, 2.0), "{e:?}");
 }
 
 #[test]
