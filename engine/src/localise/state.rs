@@ -53,6 +53,11 @@ pub struct VerifiedHypothesis {
     /// surface with agreeing normals: a pose that only aligns the floor or a wall
     /// scores low here however high its `fitness`.
     pub object_fitness: f32,
+    /// Share of live STRUCTURE points (walls, floor) that lie on the scene's
+    /// structure with agreeing normals: the room's shape must agree too (a room of
+    /// another shape explains some objects but not its walls). `None` when the
+    /// live map had too little structure to judge.
+    pub structure_fitness: Option<f32>,
     /// Where the live data is, session frame (the centroid of the verified live
     /// surface). Poses are compared there ([`VerifiedHypothesis::difference`]),
     /// so the comparison does not depend on how far the session's origin lies
@@ -105,6 +110,9 @@ pub struct StateConfig {
     /// Minimum object fitness ([`VerifiedHypothesis::object_fitness`]) for a
     /// hypothesis to count at all.
     pub min_object_fitness: f32,
+    /// Minimum structure fitness ([`VerifiedHypothesis::structure_fitness`]) for
+    /// a hypothesis to count, where it could be measured.
+    pub min_structure_fitness: f32,
     /// Consecutive failed verifications of the current fix before it is dropped.
     pub max_failures: usize,
     /// Consecutive evaluations without support before a candidate is dropped.
@@ -122,6 +130,7 @@ impl Default for StateConfig {
             weak_min_score: 0.55,
             min_fitness: 0.5,
             min_object_fitness: 0.3,
+            min_structure_fitness: 0.75,
             max_failures: 4,
             candidate_patience: 4,
         }
@@ -225,6 +234,8 @@ impl Localiser {
             && (h.inliers >= self.cfg.strong_inliers || h.score() >= self.cfg.weak_min_score)
             && h.fitness >= self.cfg.min_fitness
             && h.object_fitness >= self.cfg.min_object_fitness
+            && h.structure_fitness
+                .is_none_or(|f| f >= self.cfg.min_structure_fitness)
     }
 
     fn confidence_of(&self, h: &VerifiedHypothesis, agreements: usize) -> f32 {
@@ -314,11 +325,12 @@ impl Localiser {
             Some(p) if p.agreements >= self.cfg.confirmations => {
                 let hyp = p.hyp.clone();
                 log::debug!(
-                    "fix: scene {}, {} inliers, fitness {:.2}, object fitness {:.2}, {} agreements",
+                    "fix: scene {}, {} inliers, fitness {:.2}, object fitness {:.2}, structure fitness {:?}, {} agreements",
                     hyp.scene,
                     hyp.inliers,
                     hyp.fitness,
                     hyp.object_fitness,
+                    hyp.structure_fitness,
                     p.agreements
                 );
                 self.confidence = self.confidence_of(&hyp, p.agreements);
@@ -371,8 +383,33 @@ mod tests {
             inliers,
             fitness: 0.8,
             object_fitness: 0.7,
+            structure_fitness: Some(0.9),
             anchor: Point3::origin(),
         }
+    }
+
+    #[test]
+    fn a_room_of_another_shape_never_fixes() {
+        // Objects agree, the walls do not: no fix, however often it repeats.
+        let other_shape = VerifiedHypothesis {
+            structure_fitness: Some(0.5),
+            ..hyp(0, 1.0, 6)
+        };
+        let mut l = Localiser::new(StateConfig::default());
+        for _ in 0..10 {
+            l.update(Some(other_shape.clone()), None);
+        }
+        assert_eq!(l.state(), TrackingState::Lost);
+        // Too little structure to judge: the other tests decide.
+        let unjudged = VerifiedHypothesis {
+            structure_fitness: None,
+            ..other_shape
+        };
+        let mut l = Localiser::new(StateConfig::default());
+        for _ in 0..3 {
+            l.update(Some(unjudged.clone()), None);
+        }
+        assert_eq!(l.state(), TrackingState::Localised);
     }
 
     #[test]

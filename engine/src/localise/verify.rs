@@ -47,6 +47,8 @@ pub struct VerificationTarget {
     pub surface: IcpTarget,
     /// Object points only, with normals.
     pub objects: Option<IcpTarget>,
+    /// Structure points only (walls, floor), with normals.
+    pub structure: Option<IcpTarget>,
     /// One colour per object point (empty when the map has no colours).
     pub object_colors: Vec<[u8; 3]>,
 }

@@ -99,6 +99,9 @@ pub struct EngineConfig {
     /// Least coarse agreement (generous tolerances, at the unrefined pose) for a
     /// hypothesis to be refined by ICP at all.
     pub coarse_min_agreement: f32,
+    /// Live structure points (thinned) needed to judge a hypothesis's structure
+    /// fitness at all; with fewer it is not judged.
+    pub structure_verify_min_points: usize,
     /// A rival hypothesis with at least this share of the best fitness makes the
     /// result ambiguous (no fix).
     pub ambiguity_ratio: f32,
@@ -165,6 +168,7 @@ impl Default for EngineConfig {
             coarse_min_agreement: 0.25,
             track_min_fitness: 0.35,
             ambiguity_ratio: 0.85,
+            structure_verify_min_points: 200,
             symmetry_axes: 3,
             queue_capacity: 4,
             backpressure: Backpressure::Block,

@@ -66,6 +66,8 @@ pub(crate) struct LiveSurface {
     pub(crate) surface: LiveSample,
     /// Instance points only, thinned, with colours (object fitness).
     pub(crate) objects: LiveSample,
+    /// Structure points only, thinned (structure fitness: the room's shape).
+    pub(crate) structure: LiveSample,
 }
 /// The verification target of a database scene: structure and object points with
 /// normals, and the object points alone with their colours (points without a
@@ -79,6 +81,7 @@ fn verification_target(s: &Scene) -> Option<VerificationTarget> {
             normals.push(*n);
         }
     }
+    let structure = IcpTarget::new(pts.clone(), normals.clone()).ok();
     let (mut opts, mut onormals, mut ocolors) = (Vec::new(), Vec::new(), Vec::new());
     let mut all_coloured = true;
     for inst in &s.instances {
@@ -111,6 +114,7 @@ fn verification_target(s: &Scene) -> Option<VerificationTarget> {
         surface,
         objects: IcpTarget::new(opts, onormals).ok(),
         object_colors: ocolors,
+        structure,
     })
 }
 
@@ -232,12 +236,18 @@ impl Relocaliser {
                 let object_fitness = target.objects.as_ref().map_or(0.0, |o| {
                     agreement(o, &target.object_colors, &live.objects, &T, &tol)
                 });
+                let structure_fitness = target
+                    .structure
+                    .as_ref()
+                    .filter(|_| live.structure.points.len() >= self.cfg.structure_verify_min_points)
+                    .map(|st| agreement(st, &[], &live.structure, &T, &tol));
                 Some(VerifiedHypothesis {
                     scene,
                     T_map_session: T,
                     inliers,
                     fitness,
                     object_fitness,
+                    structure_fitness,
                     anchor: centroid(&live.surface.points),
                 })
             }
@@ -461,6 +471,7 @@ impl Relocaliser {
                     v.inliers,
                     (v.fitness * 100.0).round() / 100.0,
                     (v.object_fitness * 100.0).round() / 100.0,
+                    v.structure_fitness.map(|f| (f * 100.0).round() / 100.0),
                     (v.T_map_session.translation.vector.norm() * 100.0).round() / 100.0,
                     (v.T_map_session.rotation.angle().to_degrees()).round()
                 ))

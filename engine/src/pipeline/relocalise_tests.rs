@@ -59,8 +59,13 @@ fn instance(id: u32, c: Point3<f32>, size: Vector3<f32>) -> DbInstance {
 
 /// A 6 x 4 m room (floor and walls, the inside of a box) with the given objects.
 fn room(objects: &[(Point3<f32>, Vector3<f32>)]) -> Scene {
+    room_of_size(Vector3::new(6.0, 4.0, 2.5), objects)
+}
+
+/// A room of the given size (floor and walls) with the given objects.
+fn room_of_size(size: Vector3<f32>, objects: &[(Point3<f32>, Vector3<f32>)]) -> Scene {
     let mut s = Scene::new("room", "test");
-    let (pts, normals) = box_surface(Point3::new(0.0, 0.0, 1.25), Vector3::new(6.0, 4.0, 2.5));
+    let (pts, normals) = box_surface(Point3::new(0.0, 0.0, size.z / 2.0), size);
     // Inward normals, floor and walls only (no ceiling).
     for (p, n) in pts.iter().zip(&normals) {
         if n.z > 0.5 {
@@ -102,6 +107,11 @@ fn live_of(s: &Scene) -> LiveSurface {
         coarse: thin_sample(&surface, 300),
         surface: thin_sample(&surface, 3000),
         objects: thin_sample(&objects, 3000),
+        structure: LiveSample {
+            points: thin(&s.structure_points, 3000),
+            normals: thin(&s.structure_normals, 3000),
+            colors: Vec::new(),
+        },
     }
 }
 
@@ -211,4 +221,37 @@ fn a_room_with_an_odd_object_out_has_no_close_turned_rival() {
             "{rival:?} vs {best:?}"
         );
     }
+}
+
+#[test]
+fn the_walls_of_a_room_of_another_shape_do_not_agree() {
+    let objects = [
+        (Point3::new(-2.0, -1.2, 0.45), Vector3::new(0.8, 0.5, 0.9)),
+        (Point3::new(1.5, 1.0, 0.6), Vector3::new(1.6, 0.8, 1.2)),
+    ];
+    let map = room(&objects);
+    let mut r = relocaliser(map.clone());
+    // The mapped room itself: objects and walls agree.
+    let same = r.verify(0, &Pose::identity(), 3, &live_of(&map)).unwrap();
+    assert!(same.structure_fitness.unwrap() > 0.9, "{same:?}");
+    // The same objects in a 9 x 7 m room: the objects agree, the walls do not.
+    let other = live_of(&room_of_size(Vector3::new(9.0, 7.0, 2.5), &objects));
+    let v = r.verify(0, &Pose::identity(), 3, &other).unwrap();
+    assert!(v.object_fitness > 0.8, "{v:?}");
+    let st = v.structure_fitness.unwrap();
+    assert!(
+        st < EngineConfig::default().state.min_structure_fitness,
+        "{v:?}"
+    );
+    // Without enough live structure it is not judged.
+    let bare = LiveSurface {
+        structure: LiveSample::default(),
+        ..other
+    };
+    assert_eq!(
+        r.verify(0, &Pose::identity(), 3, &bare)
+            .unwrap()
+            .structure_fitness,
+        None
+    );
 }

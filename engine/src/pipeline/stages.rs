@@ -191,6 +191,15 @@ impl FuseStage {
             coarse: thin_sample(&all, 300),
             surface: thin_sample(&all, self.cfg.icp_source_points),
             objects: thin_sample(&objects, self.cfg.object_verify_points),
+            structure: if st.normals().len() == st.points().len() {
+                LiveSample {
+                    points: thin(st.points(), self.cfg.object_verify_points),
+                    normals: thin(st.normals(), self.cfg.object_verify_points),
+                    colors: Vec::new(),
+                }
+            } else {
+                LiveSample::default()
+            },
         }
     }
 
