@@ -14,6 +14,12 @@ use serde::{Deserialize, Serialize};
 /// A rigid transform `T_a_b` mapping points from frame `b` into frame `a`.
 pub type Pose = Isometry3<f32>;
 
+/// Mean of `points` (the origin for none).
+pub fn centroid(points: &[Point3<f32>]) -> Point3<f32> {
+    let n = points.len().max(1) as f32;
+    Point3::from(points.iter().fold(Vector3::zeros(), |a, p| a + p.coords) / n)
+}
+
 /// Pinhole camera intrinsics in pixels, with the image size they apply to.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct CameraIntrinsics {

@@ -14,7 +14,7 @@ use crate::db::Scene;
 use crate::db::build::oriented_box;
 use crate::encode::Modality;
 use crate::eval::pose_error;
-use crate::frame::{CameraIntrinsics, DepthImage, Pose};
+use crate::frame::{CameraIntrinsics, DepthImage, Pose, centroid};
 use crate::localise::umeyama::rigid_from_correspondences;
 
 mod pairing;
@@ -138,16 +138,6 @@ fn min_distance(a: &[Point3<f32>], b: &[Point3<f32>]) -> f32 {
         }
     }
     best.sqrt()
-}
-
-fn mean(points: &[Point3<f32>]) -> Point3<f32> {
-    let n = points.len().max(1) as f32;
-    Point3::from(
-        points
-            .iter()
-            .fold(nalgebra::Vector3::zeros(), |a, p| a + p.coords)
-            / n,
-    )
 }
 
 fn sample(points: &[Point3<f32>], max: usize) -> Vec<Point3<f32>> {
@@ -287,7 +277,7 @@ impl ChangeDetector {
             return 0.0;
         }
         let r = self.cfg.explain_radius_m;
-        let c = mean(pts);
+        let c = centroid(pts);
         let near: Vec<&PointGrid> = scene
             .instances
             .iter()
@@ -333,7 +323,7 @@ impl ChangeDetector {
         }
         let live = sample(&obj.points_map, 200);
         let live_grid = PointGrid::new(&obj.points_map, grid_radius(&self.cfg));
-        let c = mean(&live);
+        let c = centroid(&live);
         // Elsewhere: the best descriptor match that is not claimed in place.
         let mut best: Option<Decision> = None;
         let mut similar = false;
@@ -513,7 +503,7 @@ impl ChangeDetector {
         let mut in_place = vec![false; stable.len()];
         for (oi, obj) in stable.iter().enumerate() {
             let live = sample(&obj.points_map, 200);
-            let c = mean(&live);
+            let c = centroid(&live);
             for (di, inst) in scene.instances.iter().enumerate() {
                 if (inst.centroid - c).norm() > inst.bbox.diagonal() + 0.5 {
                     continue;
@@ -553,7 +543,7 @@ impl ChangeDetector {
             track.streak = if same { track.streak + 1 } else { 1 };
             track.last = Some(d);
             let confirmed = track.streak >= self.cfg.confirmations;
-            let pos = mean(&obj.points_map);
+            let pos = centroid(&obj.points_map);
             match d {
                 Decision::Moved {
                     db,

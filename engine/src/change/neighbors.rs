@@ -107,16 +107,21 @@ impl FineCells {
         }
     }
 
+    /// Grid coordinates of the cell holding `p` (unclamped).
+    fn cell_of(&self, p: &Point3<f32>) -> [i32; 3] {
+        let k = |v: f32, o: i32| ((v / self.cell).floor() as i32).saturating_sub(o);
+        [
+            k(p.x, self.origin[0]),
+            k(p.y, self.origin[1]),
+            k(p.z, self.origin[2]),
+        ]
+    }
+
     /// True when some entry lies within `radius` of `p` (rings outwards from `p`'s
     /// cell, stopping at the first such entry).
     fn any_within(&self, p: &Point3<f32>, radius: f32) -> bool {
         let r2 = radius * radius;
-        let k = |v: f32, o: i32| ((v / self.cell).floor() as i32).saturating_sub(o);
-        let c = [
-            k(p.x, self.origin[0]),
-            k(p.y, self.origin[1]),
-            k(p.z, self.origin[2]),
-        ];
+        let c = self.cell_of(p);
         let rings = (radius / self.cell).floor() as i32 + 1;
         let hit = |cell: [i32; 3]| {
             self.cell_entries(cell)
@@ -148,12 +153,7 @@ impl FineCells {
     /// is closer than any cell of the next ring can hold.
     fn nearest_within(&self, p: &Point3<f32>, radius: f32) -> Option<(usize, f32)> {
         let r2 = radius * radius;
-        let k = |v: f32, o: i32| ((v / self.cell).floor() as i32).saturating_sub(o);
-        let c = [
-            k(p.x, self.origin[0]),
-            k(p.y, self.origin[1]),
-            k(p.z, self.origin[2]),
-        ];
+        let c = self.cell_of(p);
         // A point within `radius` is at most `radius / cell` (rounded up) cells
         // away on each axis; one more ring absorbs rounding.
         let rings = (radius / self.cell).floor() as i32 + 1;

@@ -13,7 +13,7 @@ use nalgebra::{Matrix3, Point3, SymmetricEigen, UnitQuaternion, Vector3};
 
 use super::{DbInstance, Descriptor, OrientedBox, Scene};
 use crate::encode::{GeometricColorEncoder, InstanceEncoder};
-use crate::frame::{PointCloud, RgbdFrame};
+use crate::frame::{PointCloud, RgbdFrame, centroid};
 use crate::fuse::LiveMap;
 use crate::io::IoError;
 use crate::io::scan::Scan;
@@ -75,7 +75,7 @@ type InstanceGroup = (Vec<Point3<f32>>, Vec<[u8; 3]>, u32);
 /// PCA-oriented bounding box of points.
 pub fn oriented_box(points: &[Point3<f32>]) -> OrientedBox {
     let n = points.len().max(1) as f32;
-    let c = Point3::from(points.iter().fold(Vector3::zeros(), |a, p| a + p.coords) / n);
+    let c = centroid(points);
     let mut cov = Matrix3::zeros();
     for p in points {
         let d = p - c;
@@ -160,8 +160,7 @@ pub fn estimate_normals(points: &[Point3<f32>], radius: f32) -> Vec<Vector3<f32>
     for (i, p) in points.iter().enumerate() {
         grid.entry(key(p)).or_default().push(i);
     }
-    let n = points.len().max(1) as f32;
-    let centre = Point3::from(points.iter().fold(Vector3::zeros(), |a, p| a + p.coords) / n);
+    let centre = centroid(points);
     points
         .iter()
         .map(|p| {
@@ -217,14 +216,7 @@ fn make_instance(
 ) -> Option<DbInstance> {
     let descriptor = encoder.encode(&cloud).ok()?;
     let bbox = oriented_box(&cloud.points);
-    let n = cloud.points.len().max(1) as f32;
-    let centroid = Point3::from(
-        cloud
-            .points
-            .iter()
-            .fold(Vector3::zeros(), |a, p| a + p.coords)
-            / n,
-    );
+    let centroid = centroid(&cloud.points);
     let normals = cloud
         .normals
         .clone()

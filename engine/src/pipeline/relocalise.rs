@@ -8,11 +8,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use nalgebra::{Point3, Vector3};
+use nalgebra::Vector3;
 
 use super::EngineConfig;
 use crate::db::{EmbeddingIndex, Scene, SceneDatabase};
-use crate::frame::Pose;
+use crate::frame::{Pose, centroid};
 use crate::localise::correspondence::Correspondence;
 use crate::localise::pairs::{Direction, dominant_directions, pair_hypotheses};
 use crate::localise::state::VerifiedHypothesis;
@@ -28,17 +28,6 @@ mod tests;
 /// than 0.3 m or 10° apart where the live data is.
 fn distinct(a: &VerifiedHypothesis, b: &VerifiedHypothesis) -> bool {
     a.scene != b.scene || !a.difference(b).within(0.3, 10.0)
-}
-
-/// Mean of `points` (the origin for none).
-fn centroid(points: &[Point3<f32>]) -> Point3<f32> {
-    let n = points.len().max(1) as f32;
-    Point3::from(
-        points
-            .iter()
-            .fold(nalgebra::Vector3::zeros(), |a, p| a + p.coords)
-            / n,
-    )
 }
 
 /// Every `stride`-th point so that at most `max` remain.
@@ -57,16 +46,15 @@ const COARSE: Agreement = Agreement {
 
 /// What a hypothesis is verified with: live points in the session frame.
 pub(crate) struct LiveSurface {
-    /// Live structure normals, thinned (their dominant directions are worked out
-    /// only in rounds that try pair hypotheses).
-    pub(crate) structure_normals: Vec<Vector3<f32>>,
     /// A few hundred points of `surface`, for the coarse look before ICP.
     pub(crate) coarse: LiveSample,
     /// Instances and structure, thinned, for ICP and the surface fitness.
     pub(crate) surface: LiveSample,
     /// Instance points only, thinned, with colours (object fitness).
     pub(crate) objects: LiveSample,
-    /// Structure points only, thinned (structure fitness: the room's shape).
+    /// Structure points only, thinned (structure fitness: the room's shape; the
+    /// dominant directions of their normals, worked out only in rounds that try
+    /// pair hypotheses).
     pub(crate) structure: LiveSample,
 }
 /// The verification target of a database scene: structure and object points with
@@ -430,7 +418,7 @@ impl Relocaliser {
             if verified.len() == before && self.cfg.pair_hypotheses_per_scene > 0 {
                 let dirs = live_dirs.get_or_insert_with(|| {
                     dominant_directions(
-                        &live.structure_normals,
+                        &live.structure.normals,
                         self.cfg.pairs.direction_tolerance_deg,
                         0.05,
                         4,

@@ -103,13 +103,12 @@ fn live_of(s: &Scene) -> LiveSurface {
         colors: thin(&l.colors, max),
     };
     LiveSurface {
-        structure_normals: thin(&s.structure_normals, 2000),
         coarse: thin_sample(&surface, 300),
         surface: thin_sample(&surface, 3000),
         objects: thin_sample(&objects, 3000),
         structure: LiveSample {
-            points: thin(&s.structure_points, 3000),
-            normals: thin(&s.structure_normals, 3000),
+            points: thin(&s.structure_points, 2000),
+            normals: thin(&s.structure_normals, 2000),
             colors: Vec::new(),
         },
     }

@@ -36,6 +36,10 @@ use crate::segment::Segmentation;
 
 use super::tracker::structure_points;
 
+/// Most live structure points used for the structure fitness and the room's
+/// surface directions.
+const STRUCTURE_SAMPLE: usize = 2000;
+
 /// A described live instance for change detection, still in the session frame.
 pub(crate) struct SessionObject {
     id: u32,
@@ -158,6 +162,8 @@ impl FuseStage {
     }
 
     /// The live surface used to verify hypotheses (session frame).
+    ///
+    /// Its structure sample holds at most [`STRUCTURE_SAMPLE`] points.
     pub(crate) fn live_surface(&self) -> LiveSurface {
         let mut all = LiveSample::default();
         let mut objects = LiveSample::default();
@@ -187,14 +193,13 @@ impl FuseStage {
             colors: thin(&s.colors, max),
         };
         LiveSurface {
-            structure_normals: thin(st.normals(), 2000),
             coarse: thin_sample(&all, 300),
             surface: thin_sample(&all, self.cfg.icp_source_points),
             objects: thin_sample(&objects, self.cfg.object_verify_points),
             structure: if st.normals().len() == st.points().len() {
                 LiveSample {
-                    points: thin(st.points(), self.cfg.object_verify_points),
-                    normals: thin(st.normals(), self.cfg.object_verify_points),
+                    points: thin(st.points(), STRUCTURE_SAMPLE),
+                    normals: thin(st.normals(), STRUCTURE_SAMPLE),
                     colors: Vec::new(),
                 }
             } else {

@@ -4,7 +4,7 @@
 //! lookalikes, not one object.
 
 use super::{
-    ChangeDetector, ChangeEvent, ChangeKind, LiveObject, Modality, Scene, mean, oriented_box,
+    ChangeDetector, ChangeEvent, ChangeKind, LiveObject, Modality, Scene, centroid, oriented_box,
 };
 
 impl ChangeDetector {
@@ -78,7 +78,7 @@ impl ChangeDetector {
                     obj.id
                 );
                 let far =
-                    (mean(&obj.points_map) - inst.centroid).norm() > self.cfg.max_unseen_move_m;
+                    (centroid(&obj.points_map) - inst.centroid).norm() > self.cfg.max_unseen_move_m;
                 if sim >= self.cfg.pair_min_similarity
                     && alike
                     && !far
@@ -88,7 +88,7 @@ impl ChangeDetector {
                 }
             }
             let Some((sim, obj)) = best else { continue };
-            let pos = mean(&obj.points_map);
+            let pos = centroid(&obj.points_map);
             let translation_m = (pos - inst.centroid).norm();
             self.retract(ChangeKind::Removed, db_id, frame, out);
             self.retract(ChangeKind::Added, obj.id, frame, out);
