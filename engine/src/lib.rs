@@ -27,5 +27,7 @@ pub mod pipeline;
 pub mod rng;
 pub mod segment;
 pub mod synth;
+#[cfg(test)]
+mod test_shapes;
 
 pub use frame::{CameraIntrinsics, DepthData, DepthImage, PointCloud, Pose, RgbImage, RgbdFrame};

@@ -1,34 +1,11 @@
 //! Tests of the change detector on hand-made scenes.
 
-use nalgebra::{Point3, UnitQuaternion, Vector3};
+use nalgebra::{Point3, Vector3};
 
 use super::*;
-use crate::db::{DbInstance, Descriptor, OrientedBox, Scene};
-use crate::encode::Modality;
+use crate::db::{DbInstance, Scene};
 use crate::frame::{CameraIntrinsics, DepthImage, Pose};
-
-/// Points on the surface of an axis-aligned box, 2 cm grid.
-fn box_points(center: Point3<f32>, size: Vector3<f32>) -> Vec<Point3<f32>> {
-    let mut pts = Vec::new();
-    let h = size / 2.0;
-    let step = 0.03;
-    let n = |l: f32| ((l / step).ceil() as i32).max(1);
-    for axis in 0..3 {
-        let (a, b) = ((axis + 1) % 3, (axis + 2) % 3);
-        for s in [-1.0f32, 1.0] {
-            for i in 0..=n(size[a]) {
-                for j in 0..=n(size[b]) {
-                    let mut v = Vector3::zeros();
-                    v[axis] = s * h[axis];
-                    v[a] = -h[a] + size[a] * i as f32 / n(size[a]) as f32;
-                    v[b] = -h[b] + size[b] * j as f32 / n(size[b]) as f32;
-                    pts.push(center + v);
-                }
-            }
-        }
-    }
-    pts
-}
+use crate::test_shapes::{box_instance, box_points};
 
 fn descriptor(seed: usize) -> Vec<f32> {
     let mut d = vec![0.0f32; 8];
@@ -37,24 +14,7 @@ fn descriptor(seed: usize) -> Vec<f32> {
 }
 
 fn instance(id: u32, center: Point3<f32>, size: Vector3<f32>) -> DbInstance {
-    DbInstance {
-        id,
-        label: String::new(),
-        centroid: center,
-        bbox: OrientedBox {
-            center,
-            half_extents: size / 2.0,
-            rotation: UnitQuaternion::identity(),
-        },
-        descriptors: vec![Descriptor {
-            modality: Modality::Point,
-            values: descriptor(id as usize),
-        }],
-        points: box_points(center, size),
-        normals: Vec::new(),
-        colors: Vec::new(),
-        observations: 1,
-    }
+    box_instance(id, center, size, descriptor(id as usize))
 }
 
 fn scene() -> Scene {

@@ -3,58 +3,16 @@
 
 use std::sync::Arc;
 
-use nalgebra::{Point3, UnitQuaternion, Vector3};
+use nalgebra::{Point3, Vector3};
 
 use super::*;
-use crate::db::{DbInstance, Descriptor, OrientedBox, Scene, SceneDatabase};
+use crate::db::{DbInstance, Scene, SceneDatabase};
 use crate::encode::Modality;
 use crate::localise::verify::LiveSample;
-
-/// Points and outward normals on the surface of an axis-aligned box (3 cm grid).
-fn box_surface(c: Point3<f32>, size: Vector3<f32>) -> (Vec<Point3<f32>>, Vec<Vector3<f32>>) {
-    let (mut pts, mut normals) = (Vec::new(), Vec::new());
-    let h = size / 2.0;
-    for axis in 0..3 {
-        let (a, b) = ((axis + 1) % 3, (axis + 2) % 3);
-        let n = |l: f32| ((l / 0.03).ceil() as i32).max(1);
-        for s in [-1.0f32, 1.0] {
-            for i in 0..=n(size[a]) {
-                for j in 0..=n(size[b]) {
-                    let mut v = Vector3::zeros();
-                    v[axis] = s * h[axis];
-                    v[a] = -h[a] + size[a] * i as f32 / n(size[a]) as f32;
-                    v[b] = -h[b] + size[b] * j as f32 / n(size[b]) as f32;
-                    let mut nrm = Vector3::zeros();
-                    nrm[axis] = s;
-                    pts.push(c + v);
-                    normals.push(nrm);
-                }
-            }
-        }
-    }
-    (pts, normals)
-}
+use crate::test_shapes::{box_instance, box_surface};
 
 fn instance(id: u32, c: Point3<f32>, size: Vector3<f32>) -> DbInstance {
-    let (points, normals) = box_surface(c, size);
-    DbInstance {
-        id,
-        label: String::new(),
-        centroid: c,
-        bbox: OrientedBox {
-            center: c,
-            half_extents: size / 2.0,
-            rotation: UnitQuaternion::identity(),
-        },
-        descriptors: vec![Descriptor {
-            modality: Modality::Point,
-            values: vec![1.0, 0.0],
-        }],
-        colors: vec![[120, 80, 40]; points.len()],
-        points,
-        normals,
-        observations: 5,
-    }
+    box_instance(id, c, size, vec![1.0, 0.0])
 }
 
 /// A 6 x 4 m room (floor and walls, the inside of a box) with the given objects.
