@@ -6,10 +6,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use crossloc::db::build::{BuildConfig, scene_from_frames, scene_from_scan};
+use crossloc::db::build::{
+    BuildConfig, FrameAnnotations, NoAnnotations, scene_from_annotated_frames, scene_from_scan,
+};
 use crossloc::db::{Scene, SceneDatabase, write_database};
 use crossloc::io::detect::{DatasetFormat, detect_format, open_sequence};
 use crossloc::io::{FrameSelection, scan};
+use crossloc::synth::annotations::ScanAnnotations;
 
 use crate::progress;
 
@@ -49,9 +52,19 @@ pub fn scene_from_sequence(
 ) -> Result<Scene> {
     let source = open_sequence(path, selection)?;
     let pb = progress::bar(source.frame_count() as u64, name);
-    let mut scene = scene_from_frames(name, &path.display().to_string(), source, cfg, &mut |_| {
-        pb.inc(1)
-    })
+    // A synthetic scan's instance masks give the scene's annotated objects.
+    let mut annotations: Box<dyn FrameAnnotations> = match ScanAnnotations::open(path) {
+        Some(a) => Box::new(a),
+        None => Box::new(NoAnnotations),
+    };
+    let mut scene = scene_from_annotated_frames(
+        name,
+        &path.display().to_string(),
+        source,
+        annotations.as_mut(),
+        cfg,
+        &mut |_| pb.inc(1),
+    )
     .with_context(|| format!("cannot build a scene from {}", path.display()))?;
     pb.finish_and_clear();
     let abs = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
@@ -119,7 +132,11 @@ pub fn build(args: &BuildDbArgs) -> Result<SceneDatabase> {
                     "surface".into(),
                     dir.join("surface.ply").display().to_string(),
                 );
-                log::info!("{room}: {} instances", scene.instances.len());
+                log::info!(
+                    "{room}: {} instances, {} annotated objects",
+                    scene.instances.len(),
+                    scene.objects.len()
+                );
                 db.add_scene(scene)?;
             }
         }

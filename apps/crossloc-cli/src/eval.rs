@@ -498,9 +498,10 @@ fn eval_changes(a: &EvalDatasetArgs) -> Result<()> {
                 }
             }
         }
+        // Events name the instances of the scene as change detection sees it.
+        let view = scene.change_view();
         let db_truth = |id: u32| -> Option<u32> {
-            scene
-                .instances
+            view.instances
                 .iter()
                 .find(|x| x.id == id)
                 .and_then(|x| truth_id_of_points(&reference, &x.points))

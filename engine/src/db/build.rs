@@ -1,16 +1,19 @@
 //! Building database scenes from data, offline:
 //! - a posed RGB-D sequence, through the same segment → fuse → encode path the live
-//!   engine uses (the map frame is the sequence's pose frame);
+//!   engine uses (the map frame is the sequence's pose frame); where the frames
+//!   have instance masks, also one annotated object per label
+//!   ([`Scene::objects`], [`super::objects`]);
 //! - an annotated scan (ScanNet NumPy or PLY with instance labels): one instance per
 //!   label, walls/floor/ceiling (ScanNet classes 1, 2, 22) and unlabelled points as
 //!   structure, normals estimated by local PCA.
 //!
 //! Instance points are voxel-downsampled (2 cm) and capped; boxes are PCA-oriented.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use nalgebra::{Matrix3, Point3, SymmetricEigen, UnitQuaternion, Vector3};
 
+use super::objects::ObjectAccumulator;
 use super::{DbInstance, Descriptor, OrientedBox, Scene};
 use crate::encode::{GeometricColorEncoder, InstanceEncoder};
 use crate::frame::{PointCloud, RgbdFrame, centroid};
@@ -30,6 +33,10 @@ pub enum BuildError {
     /// A configuration value is unusable.
     #[error("invalid build configuration: {0}")]
     Config(String),
+    /// The instance labels of the input are unusable (unreadable, or not the
+    /// size of the frames).
+    #[error("instance labels: {0}")]
+    Annotations(String),
     /// The input produced no usable instance.
     #[error("{0}: no object instance could be built")]
     Empty(String),
@@ -65,6 +72,9 @@ impl Default for BuildConfig {
         }
     }
 }
+
+/// Every this-th pixel row and column of an instance mask is read.
+const OBJECT_PIXEL_STEP: u32 = 2;
 
 type VoxelKey = (i32, i32, i32);
 /// Sum of positions, sum of colours, count.
@@ -207,7 +217,7 @@ pub fn estimate_normals(points: &[Point3<f32>], radius: f32) -> Vec<Vector3<f32>
         .collect()
 }
 
-fn make_instance(
+pub(super) fn make_instance(
     id: u32,
     label: String,
     cloud: PointCloud,
@@ -247,6 +257,43 @@ pub fn scene_from_frames(
     cfg: &BuildConfig,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Scene, BuildError> {
+    scene_from_annotated_frames(name, source, frames, &mut NoAnnotations, cfg, progress)
+}
+
+/// Where the instance labels of a posed sequence's frames come from (see
+/// [`scene_from_annotated_frames`]).
+pub trait FrameAnnotations {
+    /// The instance mask of `frame` (row-major, one label per pixel, 0 = no
+    /// object), or `None` when the frame has none.
+    fn mask(&mut self, frame: &RgbdFrame) -> Result<Option<Vec<u16>>, BuildError>;
+
+    /// Names of the labels, where known.
+    fn labels(&self) -> BTreeMap<u16, String> {
+        BTreeMap::new()
+    }
+}
+
+/// A sequence without instance labels.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoAnnotations;
+
+impl FrameAnnotations for NoAnnotations {
+    fn mask(&mut self, _frame: &RgbdFrame) -> Result<Option<Vec<u16>>, BuildError> {
+        Ok(None)
+    }
+}
+
+/// [`scene_from_frames`], and where `annotations` give instance masks, the
+/// scene's annotated objects ([`Scene::objects`]) from them too.
+pub fn scene_from_annotated_frames(
+    name: &str,
+    source: &str,
+    frames: impl Iterator<Item = Result<RgbdFrame, IoError>>,
+    annotations: &mut dyn FrameAnnotations,
+    cfg: &BuildConfig,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Scene, BuildError> {
+    let mut objects = ObjectAccumulator::new(cfg.voxel_m, OBJECT_PIXEL_STEP)?;
     let encoder = GeometricColorEncoder::new(cfg.engine.encoder.clone())
         .map_err(|e| BuildError::Config(e.to_string()))?;
     let mut fuse = cfg.engine.fuse.clone();
@@ -278,6 +325,9 @@ pub fn scene_from_frames(
         live.integrate(frame.index, &T, &seg.segments);
         let (sp, sn) = structure_points(&frame, &seg);
         live.integrate_structure(&T, &sp, &sn);
+        if let Some(mask) = annotations.mask(&frame)? {
+            objects.add_frame(&frame, &T, &mask)?;
+        }
         used += 1;
     }
     let mut scene = Scene::new(name, source);
@@ -297,6 +347,7 @@ pub fn scene_from_frames(
     }
     scene.structure_points = live.structure().points().to_vec();
     scene.structure_normals = live.structure().normals().to_vec();
+    scene.objects = objects.finish(cfg, &encoder, &annotations.labels());
     scene.metadata.insert("frames".into(), used.to_string());
     scene.metadata.insert("kind".into(), "sequence".into());
     if scene.instances.is_empty() {

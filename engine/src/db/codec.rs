@@ -8,7 +8,8 @@
 //! ```text
 //! name: str, source: str, metadata: [key: str, value: str] (keys strictly increasing),
 //! embedding: [f32], structure_points: [3 f32], structure_normals: [3 f32],
-//! instances: [instance]
+//! instances: [instance], objects: [instance] (format version 2 on; empty when
+//! read from version 1)
 //! instance = id: u32, label: str, centroid: 3 f32,
 //!            bbox: center 3 f32, half_extents 3 f32, rotation 4 f32 (i, j, k, w),
 //!            observations: u32, descriptors: [modality: u8, values: [f32]],
@@ -86,8 +87,9 @@ impl Writer {
     }
 }
 
-/// Appends the encoding of `scene` (which must pass validation) to `w`.
-pub(crate) fn encode_scene(w: &mut Writer, scene: &Scene) {
+/// Appends the encoding of `scene` (which must pass validation) in format
+/// `version` to `w`.
+pub(crate) fn encode_scene(w: &mut Writer, scene: &Scene, version: u32) {
     w.str(&scene.name);
     w.str(&scene.source);
     w.count(scene.metadata.len());
@@ -100,24 +102,34 @@ pub(crate) fn encode_scene(w: &mut Writer, scene: &Scene) {
     w.vectors(&scene.structure_normals);
     w.count(scene.instances.len());
     for inst in &scene.instances {
-        w.u32(inst.id);
-        w.str(&inst.label);
-        w.xyz(&inst.centroid.coords);
-        w.xyz(&inst.bbox.center.coords);
-        w.xyz(&inst.bbox.half_extents);
-        let q = inst.bbox.rotation.coords;
-        q.iter().for_each(|x| w.f32(*x));
-        w.u32(inst.observations);
-        w.count(inst.descriptors.len());
-        for d in &inst.descriptors {
-            w.u8(d.modality as u8);
-            w.f32s(&d.values);
-        }
-        w.points(&inst.points);
-        w.vectors(&inst.normals);
-        w.count(inst.colors.len());
-        inst.colors.iter().for_each(|c| w.buf.extend_from_slice(c));
+        encode_instance(w, inst);
     }
+    if version >= 2 {
+        w.count(scene.objects.len());
+        for inst in &scene.objects {
+            encode_instance(w, inst);
+        }
+    }
+}
+
+fn encode_instance(w: &mut Writer, inst: &DbInstance) {
+    w.u32(inst.id);
+    w.str(&inst.label);
+    w.xyz(&inst.centroid.coords);
+    w.xyz(&inst.bbox.center.coords);
+    w.xyz(&inst.bbox.half_extents);
+    let q = inst.bbox.rotation.coords;
+    q.iter().for_each(|x| w.f32(*x));
+    w.u32(inst.observations);
+    w.count(inst.descriptors.len());
+    for d in &inst.descriptors {
+        w.u8(d.modality as u8);
+        w.f32s(&d.values);
+    }
+    w.points(&inst.points);
+    w.vectors(&inst.normals);
+    w.count(inst.colors.len());
+    inst.colors.iter().for_each(|c| w.buf.extend_from_slice(c));
 }
 
 /// Reads little-endian fields from a byte slice, failing (never panicking) when a
@@ -228,12 +240,13 @@ impl<'a> Reader<'a> {
 /// Smallest encoding of one instance: fixed fields plus empty lists and label.
 const MIN_INSTANCE_BYTES: usize = 4 + 4 + 12 + 12 + 12 + 16 + 4 + 4 + 4 + 4 + 4;
 
-/// Decodes one scene; the whole of `bytes` must be consumed.
-pub(crate) fn decode_scene(bytes: &[u8]) -> Result<Scene, String> {
+/// Decodes one scene of a file of format `version`; the whole of `bytes` must be
+/// consumed.
+pub(crate) fn decode_scene(bytes: &[u8], version: u32) -> Result<Scene, String> {
     let mut r = Reader::new(bytes);
     let name = r.str("scene name")?;
     let ctx = |m: String| format!("scene {name:?}: {m}");
-    let scene = decode_scene_body(&mut r, name.clone()).map_err(ctx)?;
+    let scene = decode_scene_body(&mut r, name.clone(), version).map_err(ctx)?;
     if r.remaining() != 0 {
         return Err(format!(
             "scene {name:?}: {} unexpected bytes after the scene",
@@ -243,7 +256,7 @@ pub(crate) fn decode_scene(bytes: &[u8]) -> Result<Scene, String> {
     Ok(scene)
 }
 
-fn decode_scene_body(r: &mut Reader<'_>, name: String) -> Result<Scene, String> {
+fn decode_scene_body(r: &mut Reader<'_>, name: String, version: u32) -> Result<Scene, String> {
     let source = r.str("source")?;
     let n_meta = r.count(8, "metadata")?;
     let mut metadata = BTreeMap::new();
@@ -272,10 +285,19 @@ fn decode_scene_body(r: &mut Reader<'_>, name: String) -> Result<Scene, String> 
     for i in 0..n_inst {
         instances.push(decode_instance(r).map_err(|m| format!("instance {i}: {m}"))?);
     }
+    let mut objects = Vec::new();
+    if version >= 2 {
+        let n_obj = r.count(MIN_INSTANCE_BYTES, "objects")?;
+        objects.reserve(n_obj);
+        for i in 0..n_obj {
+            objects.push(decode_instance(r).map_err(|m| format!("object {i}: {m}"))?);
+        }
+    }
     Ok(Scene {
         name,
         source,
         instances,
+        objects,
         structure_points,
         structure_normals,
         embedding,

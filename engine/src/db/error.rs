@@ -18,14 +18,14 @@ pub enum DbError {
     },
     /// The file was written by a format version this build cannot read.
     #[error(
-        "{path}: database format version {found} is not supported (this build reads version {supported})"
+        "{path}: database format version {found} is not supported (this build reads versions 1 to {supported})"
     )]
     UnsupportedVersion {
         /// The file.
         path: PathBuf,
         /// Version stored in the file.
         found: u32,
-        /// Version this build reads and writes.
+        /// Newest version this build reads (the one it writes).
         supported: u32,
     },
     /// The file is shorter than its header says it must be.

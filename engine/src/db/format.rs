@@ -4,7 +4,8 @@
 //! ```text
 //! offset        size   field
 //! 0             8      magic  b"XLOCDB\0\x01"
-//! 8             4      format version (u32) = FORMAT_VERSION
+//! 8             4      format version (u32) = FORMAT_VERSION (versions from
+//!                      OLDEST_READABLE_VERSION on are read)
 //! 12            4      section count n (u32)
 //! 16            24·n   section table: kind u32 (1 = scene), crc32 u32 of the
 //!                      section's bytes, offset u64, length u64
@@ -35,8 +36,11 @@ use super::model::SceneDatabase;
 
 /// The first 8 bytes of every database file.
 pub const MAGIC: [u8; 8] = *b"XLOCDB\0\x01";
-/// The format version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes (version 2 added the annotated objects
+/// of a scene).
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format version this build reads.
+pub const OLDEST_READABLE_VERSION: u32 = 1;
 /// Section kind of a scene.
 const KIND_SCENE: u32 = 1;
 /// Bytes of one section-table entry.
@@ -50,13 +54,13 @@ fn header_len(n: u64) -> u64 {
 }
 
 /// Assembles a file from section payloads, computing offsets and checksums.
-fn assemble(sections: &[(u32, Vec<u8>)]) -> Vec<u8> {
+fn assemble(sections: &[(u32, Vec<u8>)], version: u32) -> Vec<u8> {
     let n = sections.len() as u64;
     let total = header_len(n) + sections.iter().map(|s| s.1.len() as u64).sum::<u64>();
     let mut w = Writer::new();
     w.buf.reserve(usize::try_from(total).unwrap_or(0));
     w.buf.extend_from_slice(&MAGIC);
-    w.u32(FORMAT_VERSION);
+    w.u32(version);
     w.u32(u32::try_from(n).unwrap_or(u32::MAX));
     let mut offset = header_len(n);
     for (kind, payload) in sections {
@@ -77,6 +81,12 @@ fn assemble(sections: &[(u32, Vec<u8>)]) -> Vec<u8> {
 /// Encodes a database into the bytes of a database file, after
 /// [`SceneDatabase::validate`].
 pub fn encode_database(db: &SceneDatabase) -> Result<Vec<u8>, DbError> {
+    encode_database_as(db, FORMAT_VERSION)
+}
+
+/// [`encode_database`] in format `version` (an older one drops what it cannot
+/// hold).
+pub(crate) fn encode_database_as(db: &SceneDatabase, version: u32) -> Result<Vec<u8>, DbError> {
     db.validate()?;
     if u32::try_from(db.scenes.len()).is_err() {
         return Err(DbError::Invalid("more scenes than a u32 holds".into()));
@@ -86,11 +96,11 @@ pub fn encode_database(db: &SceneDatabase) -> Result<Vec<u8>, DbError> {
         .iter()
         .map(|s| {
             let mut w = Writer::new();
-            encode_scene(&mut w, s);
+            encode_scene(&mut w, s, version);
             (KIND_SCENE, w.buf)
         })
         .collect();
-    Ok(assemble(&sections))
+    Ok(assemble(&sections, version))
 }
 
 /// Decodes the bytes of a database file; `path` names the source in errors.
@@ -114,7 +124,7 @@ pub fn decode_database(bytes: &[u8], path: &Path) -> Result<SceneDatabase, DbErr
     let mut r = Reader::new(bytes);
     r.take(MAGIC.len()).map_err(corrupt)?;
     let version = r.u32().map_err(corrupt)?;
-    if version != FORMAT_VERSION {
+    if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
         return Err(DbError::UnsupportedVersion {
             path: path.to_path_buf(),
             found: version,
@@ -179,7 +189,8 @@ pub fn decode_database(bytes: &[u8], path: &Path) -> Result<SceneDatabase, DbErr
                 section: format!("scene {i}"),
             });
         }
-        let scene = decode_scene(payload).map_err(|m| corrupt(format!("scene {i}: {m}")))?;
+        let scene =
+            decode_scene(payload, version).map_err(|m| corrupt(format!("scene {i}: {m}")))?;
         db.add_scene(scene)
             .map_err(|e| corrupt(format!("scene {i}: {e}")))?;
     }
@@ -367,6 +378,10 @@ mod tests {
                 i.is_multiple_of(2),
             ));
         }
+        for i in 0..instances.min(2) {
+            a.objects
+                .push(random_instance(&mut rng, 100 + i as u32, n_points, true));
+        }
         a.structure_points = vec![Point3::new(0.0, 0.0, 0.0), Point3::new(1.0, -0.0, 2.0)];
         a.structure_normals = vec![Vector3::z(), Vector3::x()];
         a.embedding = crate::db::compute_scene_embedding(&a);
@@ -402,11 +417,31 @@ mod tests {
                 .into_iter()
                 .map(|p| (KIND_SCENE, p))
                 .collect::<Vec<_>>(),
+            FORMAT_VERSION,
         )
     }
 
     fn mem() -> &'static Path {
         Path::new("<memory>")
+    }
+
+    #[test]
+    fn a_version_1_file_reads_without_objects() {
+        let db = sample_db(3, 4, 10);
+        assert!(!db.scenes[0].objects.is_empty());
+        let v1 = encode_database_as(&db, 1).unwrap();
+        assert_eq!(u32::from_le_bytes(v1[8..12].try_into().unwrap()), 1);
+        let back = decode_database(&v1, mem()).unwrap();
+        let mut expected = db.clone();
+        expected.scenes.iter_mut().for_each(|s| s.objects.clear());
+        assert_eq!(back, expected);
+        // The current version keeps them; a version-1 file with its version
+        // field changed fails its header checksum.
+        let v2 = encode_database(&db).unwrap();
+        assert_eq!(decode_database(&v2, mem()).unwrap(), db);
+        let mut relabelled = v1.clone();
+        relabelled[8..12].copy_from_slice(&2u32.to_le_bytes());
+        assert!(decode_database(&relabelled, mem()).is_err());
     }
 
     #[test]
@@ -481,11 +516,11 @@ mod tests {
             decode_database(b"ply\nformat ascii 1.0\n", mem()),
             Err(DbError::NotADatabase { .. })
         ));
-        bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+        bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
         match decode_database(&bytes, mem()) {
             Err(DbError::UnsupportedVersion {
-                found: 2,
-                supported: 1,
+                found: 3,
+                supported: 2,
                 ..
             }) => {}
             other => panic!("expected UnsupportedVersion, got {other:?}"),

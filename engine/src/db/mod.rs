@@ -28,6 +28,7 @@ pub mod error;
 pub mod format;
 mod kernel;
 pub mod model;
+pub mod objects;
 pub mod search;
 pub mod spatial;
 

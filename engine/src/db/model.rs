@@ -139,8 +139,13 @@ pub struct Scene {
     pub name: String,
     /// Where it was built from (dataset path, scan id, "synthetic seed 7", ...).
     pub source: String,
-    /// Object instances.
+    /// Object instances, made by the same segmentation as the live ones (what
+    /// relocalisation and scene retrieval match against).
     pub instances: Vec<DbInstance>,
+    /// Annotated objects: one per instance label of the reference data (see
+    /// [`super::objects`]); empty when the reference had no labels. Change
+    /// detection uses these when there are any (see [`Scene::change_view`]).
+    pub objects: Vec<DbInstance>,
     /// Floor and wall surface samples, map frame: for ICP and for visibility checks
     /// in change detection.
     pub structure_points: Vec<Point3<f32>>,
@@ -160,6 +165,16 @@ impl Scene {
             source: source.into(),
             ..Scene::default()
         }
+    }
+
+    /// The scene as change detection sees it: with its annotated objects as the
+    /// instances when it has any, else as it is.
+    pub fn change_view(&self) -> Scene {
+        let mut s = self.clone();
+        if !s.objects.is_empty() {
+            s.instances = std::mem::take(&mut s.objects);
+        }
+        s
     }
 }
 
@@ -301,6 +316,10 @@ fn validate_scene(scene: &Scene) -> Result<(), String> {
     fits_u32(scene.instances.len(), "instances")?;
     for (ii, inst) in scene.instances.iter().enumerate() {
         validate_instance(inst).map_err(|m| format!("instance {ii} (id {}): {m}", inst.id))?;
+    }
+    fits_u32(scene.objects.len(), "objects")?;
+    for (ii, inst) in scene.objects.iter().enumerate() {
+        validate_instance(inst).map_err(|m| format!("object {ii} (id {}): {m}", inst.id))?;
     }
     Ok(())
 }

@@ -305,6 +305,17 @@ impl LocaliseStage {
                 let (best, current_ok) = self.relocaliser.round(fix.as_ref(), pending, input);
                 fused.times.localise_ms = t.elapsed().as_secs_f64() * 1e3;
                 self.last_ok = current_ok == Some(true);
+                log::debug!(
+                    "round {}: best {:?}",
+                    self.rounds,
+                    best.as_ref().map(|b| (
+                        b.scene,
+                        b.inliers,
+                        b.fitness,
+                        b.object_fitness,
+                        b.structure_fitness
+                    ))
+                );
                 events = self.localiser.update(best, current_ok);
             }
         }
@@ -323,7 +334,9 @@ impl LocaliseStage {
 pub(crate) struct ChangeStage {
     cfg: EngineConfig,
     db: Arc<SceneDatabase>,
-    changes: Option<(usize, ChangeDetector)>,
+    /// The detector of the fixed scene, with the scene as it sees it
+    /// ([`crate::db::Scene::change_view`]).
+    changes: Option<(usize, ChangeDetector, Box<crate::db::Scene>)>,
 }
 
 impl ChangeStage {
@@ -340,7 +353,7 @@ impl ChangeStage {
     pub(crate) fn active_changes(&self) -> Vec<ChangeEvent> {
         self.changes
             .as_ref()
-            .map(|(_, d)| d.active_events())
+            .map(|(_, d, _)| d.active_events())
             .unwrap_or_default()
     }
 
@@ -379,11 +392,12 @@ impl ChangeStage {
                         T_map_session,
                         confidence,
                     });
-                    if self.changes.as_ref().is_none_or(|(s, _)| *s != scene)
+                    if self.changes.as_ref().is_none_or(|(s, _, _)| *s != scene)
                         && let Some(sc) = self.db.scenes.get(scene)
                     {
-                        self.changes =
-                            Some((scene, ChangeDetector::new(self.cfg.change.clone(), sc)));
+                        let view = Box::new(sc.change_view());
+                        let det = ChangeDetector::new(self.cfg.change.clone(), &view);
+                        self.changes = Some((scene, det, view));
                     }
                 }
                 StateEvent::Lost => events.push(EngineEvent::Lost { frame: frame.index }),
@@ -392,11 +406,11 @@ impl ChangeStage {
 
         // Change detection while localised.
         let t = Instant::now();
-        if let (Some((fix_scene, T_map_session)), Some((scene_idx, det))) =
+        if let (Some((fix_scene, T_map_session)), Some((scene_idx, det, scene))) =
             (fix, self.changes.as_mut())
             && fix_scene == *scene_idx
-            && let Some(scene) = self.db.scenes.get(fix_scene)
         {
+            let scene: &crate::db::Scene = scene;
             let T_map_camera = T_map_session * fused.T_session_camera;
             det.observe_frame(scene, &T_map_camera, &frame.intrinsics, &frame.depth);
             if let Some((_, objects)) = &fused.round {

@@ -34,6 +34,7 @@
 //! DIR/room_000/scan_01/ ...        rescans
 //! ```
 
+pub mod annotations;
 pub mod footprint;
 pub mod furniture;
 pub mod jpeg;

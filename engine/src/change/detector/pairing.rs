@@ -74,7 +74,7 @@ impl ChangeDetector {
                     hi <= self.cfg.pair_max_size_ratio * lo.max(0.02)
                 });
                 log::trace!(
-                    "pair? db {db_id} (removed) with live {} (added): sim {sim:.2}, alike {alike}",
+                    "pair? db {db_id} (removed) with live {} (added): sim {sim:.2}, alike {alike} (half extents {db_half:.2?} and {live_half:.2?})",
                     obj.id
                 );
                 let far =
