@@ -63,8 +63,13 @@ pub struct ChangeConfig {
     /// A Removed and an Added object pair up as one Moved when their descriptors
     /// agree at least this much ...
     pub pair_min_similarity: f32,
-    /// ... and each of their sorted box half extents agree within this factor.
+    /// ... and each of their sorted box half extents agree within this factor
+    /// (or, for a partial view of the object, none is larger by more than this
+    /// factor and at least `pair_min_fragment_fit` of its points lie on the
+    /// object's surface once aligned).
     pub pair_max_size_ratio: f32,
+    /// See `pair_max_size_ratio`.
+    pub pair_min_fragment_fit: f32,
     /// A flat patch (a piece of wall, floor, ceiling, door or window frame) is at
     /// most this thick (smallest half extent, metres) ...
     pub patch_max_half_thickness_m: f32,
@@ -116,6 +121,7 @@ impl Default for ChangeConfig {
             near_move_min_overlap: 0.2,
             pair_min_similarity: 0.75,
             pair_max_size_ratio: 1.6,
+            pair_min_fragment_fit: 0.6,
             patch_max_half_thickness_m: 0.05,
             patch_min_half_extent_m: 0.3,
             beam_max_half_width_m: 0.1,

@@ -523,13 +523,29 @@ impl ChangeDetector {
             }
         }
         let mut moved_db = vec![false; scene.instances.len()];
-        for (oi, obj) in stable.iter().enumerate() {
-            let d = self.decide(
-                scene,
-                obj,
-                in_place.get(oi).copied().unwrap_or(false),
-                &claimed,
-            );
+        let decisions: Vec<Decision> = stable
+            .iter()
+            .enumerate()
+            .map(|(oi, obj)| {
+                self.decide(
+                    scene,
+                    obj,
+                    in_place.get(oi).copied().unwrap_or(false),
+                    &claimed,
+                )
+            })
+            .collect();
+        // Where moved objects stand now (this round's and paired ones): a piece
+        // of one of them is not a new object.
+        let moved_here: Vec<Vec<Point3<f32>>> = stable
+            .iter()
+            .zip(&decisions)
+            .filter(|(obj, d)| {
+                matches!(d, Decision::Moved { .. }) || self.paired.values().any(|l| *l == obj.id)
+            })
+            .map(|(obj, _)| sample(&obj.points_map, 200))
+            .collect();
+        for (obj, &d) in stable.iter().zip(&decisions) {
             log::trace!("live {} (obs {}): {d:?}", obj.id, obj.observations);
             let track = self.live.entry(obj.id).or_insert(LiveTrack {
                 last: None,
@@ -573,12 +589,17 @@ impl ChangeDetector {
                 }
                 Decision::Added => {
                     let paired = self.paired.values().any(|l| *l == obj.id);
-                    if confirmed
+                    let pts = sample(&obj.points_map, 200);
+                    let part_of_moved = moved_here
+                        .iter()
+                        .any(|q| !q.is_empty() && min_distance(&pts, q) <= self.cfg.added_merge_m);
+                    if part_of_moved {
+                        self.retract(ChangeKind::Added, obj.id, frame, &mut out);
+                    } else if confirmed
                         && !paired
                         && !self.active.contains_key(&(ChangeKind::Added, obj.id))
                     {
                         // A piece of an object already reported Added is not another.
-                        let pts = sample(&obj.points_map, 200);
                         let part_of_reported = self
                             .added_points
                             .values()

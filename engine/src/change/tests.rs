@@ -102,6 +102,41 @@ fn static_moved_added_and_removed() {
 }
 
 #[test]
+fn a_piece_of_a_moved_object_is_not_added() {
+    let s = scene();
+    let moved = box_points(Point3::new(1.5, 0.6, 3.0), Vector3::new(0.3, 0.5, 0.3));
+    // A piece fused apart from the moved object, 6 cm beside it, with a
+    // descriptor of its own; the same piece far from it is new.
+    let piece = |x: f32| box_points(Point3::new(x, 0.6, 3.0), Vector3::new(0.1, 0.2, 0.1));
+    let added_pieces = |x: f32| {
+        let lives = vec![
+            live(
+                10,
+                box_points(Point3::new(0.0, 0.0, 3.0), Vector3::new(0.4, 0.4, 0.4)),
+                1,
+            ),
+            live(11, moved.clone(), 2),
+            live(13, piece(x), 6),
+        ];
+        let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+        run(&mut det, &s, &[0, 2], &lives);
+        let active = det.active_events();
+        assert!(
+            active
+                .iter()
+                .any(|e| e.kind == ChangeKind::Moved && e.db_instance == Some(2)),
+            "{active:?}"
+        );
+        active
+            .iter()
+            .filter(|e| e.kind == ChangeKind::Added && e.live_instance == Some(13))
+            .count()
+    };
+    assert_eq!(added_pieces(1.5 + 0.15 + 0.06 + 0.05), 0);
+    assert_eq!(added_pieces(-0.2 - 0.7), 1);
+}
+
+#[test]
 fn nothing_changes_when_everything_is_in_place() {
     let s = scene();
     let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
@@ -445,6 +480,39 @@ fn a_removed_and_a_like_added_object_are_one_moved_object() {
             .collect::<Vec<_>>()
     };
     assert!(!far.contains(&ChangeKind::Moved), "{far:?}");
+    // Seen from one side only (its -x face, 2 cm thick): a partial view that
+    // lies on the object's surface pairs up too ...
+    let face = |pts: Vec<Point3<f32>>| -> Vec<Point3<f32>> {
+        let x0 = pts.iter().map(|p| p.x).fold(f32::INFINITY, f32::min);
+        pts.into_iter().filter(|p| p.x <= x0 + 0.02).collect()
+    };
+    let mut l = lives_with(Vector3::new(0.5, 0.3, 0.5));
+    l[0].points_map = face(l[0].points_map.clone());
+    let partial = standing(&l);
+    assert_eq!(
+        partial,
+        vec![(ChangeKind::Moved, Some(3), Some(95))],
+        "{partial:?}"
+    );
+    // ... but a shape that is no part of it (a drum 24 cm across, as tall as
+    // the box) does not.
+    l[0].points_map = (0..24)
+        .flat_map(|i| {
+            let a = i as f32 * std::f32::consts::TAU / 24.0;
+            (0..=15).map(move |j| {
+                Point3::new(
+                    -1.2 + 0.12 * a.cos(),
+                    1.4 + j as f32 * 0.03 - 0.225,
+                    3.0 + 0.12 * a.sin(),
+                )
+            })
+        })
+        .collect();
+    let scattered = standing(&l);
+    assert!(
+        !scattered.iter().any(|k| k.0 == ChangeKind::Moved),
+        "{scattered:?}"
+    );
     // Three times the size: a different object, added, and instance 3 removed.
     let bigger = standing(&lives_with(Vector3::new(1.5, 0.9, 1.5)));
     assert_eq!(

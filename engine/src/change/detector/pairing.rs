@@ -3,11 +3,41 @@
 //! below the Moved threshold). Pairs further apart than `max_unseen_move_m` are
 //! lookalikes, not one object.
 
+use nalgebra::Point3;
+
 use super::{
-    ChangeDetector, ChangeEvent, ChangeKind, LiveObject, Modality, Scene, centroid, oriented_box,
+    ChangeDetector, ChangeEvent, ChangeKind, LiveObject, Modality, PointGrid, Pose, Scene, align,
+    centroid, oriented_box, sample,
 };
 
 impl ChangeDetector {
+    /// Share of a live object's points on the surface of database instance
+    /// `inst` aligned onto it by ICP, the best of starts that put the
+    /// instance's centre, or the middle of one of its box faces, on the live
+    /// points' centroid (a partial view is often one side of the object).
+    fn fragment_fits(&self, inst: &crate::db::DbInstance, obj: &LiveObject) -> f32 {
+        let live = sample(&obj.points_map, 200);
+        let db_pts = sample(&inst.points, 400);
+        let c = centroid(&live);
+        let r = self.cfg.overlap_radius_m;
+        let mut anchors = vec![inst.centroid];
+        for axis in 0..3 {
+            let mut v = nalgebra::Vector3::zeros();
+            v[axis] = inst.bbox.half_extents[axis];
+            let v = inst.bbox.rotation * v;
+            anchors.push(inst.bbox.center + v);
+            anchors.push(inst.bbox.center - v);
+        }
+        let mut best = 0.0f32;
+        for a in anchors {
+            let init = Pose::translation(c.x - a.x, c.y - a.y, c.z - a.z);
+            let (T, _) = align(&db_pts, &live, init, r);
+            let moved: Vec<Point3<f32>> = db_pts.iter().map(|p| T * p).collect();
+            best = best.max(PointGrid::new(&moved, r).share_within(&live, r));
+        }
+        best
+    }
+
     /// An object reported Removed from its place and one reported Added elsewhere
     /// that looks like it (descriptor and size) are one object, Moved: both events
     /// are withdrawn for a Moved. A pairing is undone when the old place is seen
@@ -69,12 +99,22 @@ impl ChangeDetector {
                 let h = oriented_box(&obj.points_map).half_extents;
                 let mut live_half = [h.x, h.y, h.z];
                 live_half.sort_by(f32::total_cmp);
-                let alike = live_half.iter().zip(&db_half).all(|(a, b)| {
+                let same_size = live_half.iter().zip(&db_half).all(|(a, b)| {
                     let (lo, hi) = if a < b { (*a, *b) } else { (*b, *a) };
                     hi <= self.cfg.pair_max_size_ratio * lo.max(0.02)
                 });
+                // A partial view is smaller than the object, and lies on its
+                // surface once aligned.
+                let fragment_fit = (!same_size
+                    && live_half
+                        .iter()
+                        .zip(&db_half)
+                        .all(|(a, b)| *a <= self.cfg.pair_max_size_ratio * b.max(0.02)))
+                .then(|| self.fragment_fits(inst, obj));
+                let alike =
+                    same_size || fragment_fit.is_some_and(|f| f >= self.cfg.pair_min_fragment_fit);
                 log::trace!(
-                    "pair? db {db_id} (removed) with live {} (added): sim {sim:.2}, alike {alike} (half extents {db_half:.2?} and {live_half:.2?})",
+                    "pair? db {db_id} (removed) with live {} (added): sim {sim:.2}, alike {alike} (half extents {db_half:.2?} and {live_half:.2?}, fragment fit {fragment_fit:.2?})",
                     obj.id
                 );
                 let far =
