@@ -17,6 +17,14 @@ pub struct ChangeConfig {
     pub static_overlap: f32,
     /// Radius of the overlap test, metres.
     pub overlap_radius_m: f32,
+    /// A live object with less than this share on a database instance is in
+    /// place only if moving the instance does not fit it clearly better: at
+    /// least `min_moved_in_place_fit` of its points on the moved instance ...
+    pub sure_in_place_overlap: f32,
+    /// See `sure_in_place_overlap`.
+    pub min_moved_in_place_fit: f32,
+    /// ... and at least this much more than in place.
+    pub moved_in_place_gain: f32,
     /// Minimum descriptor cosine for a Moved association.
     pub min_similarity: f32,
     /// Moved threshold: translation, metres.
@@ -103,6 +111,9 @@ impl Default for ChangeConfig {
             min_observations: 5,
             static_overlap: 0.5,
             overlap_radius_m: 0.05,
+            sure_in_place_overlap: 0.85,
+            min_moved_in_place_fit: 0.8,
+            moved_in_place_gain: 0.2,
             min_similarity: 0.85,
             moved_translation_m: 0.05,
             moved_rotation_deg: 1.0,

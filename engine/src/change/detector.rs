@@ -309,6 +309,40 @@ impl ChangeDetector {
             .is_some_and(|t| t.present_frames <= self.cfg.max_present_for_unseen_move)
     }
 
+    /// Whether a live object that lies partly on database instance `di`
+    /// (`share` of its points) lies on it clearly better once the instance is
+    /// moved by more than the Moved thresholds: a short move that leaves the
+    /// object overlapping its old place.
+    fn fits_better_moved(
+        &self,
+        inst: &crate::db::DbInstance,
+        di: usize,
+        live: &[Point3<f32>],
+        share: f32,
+    ) -> bool {
+        if self.structural.get(di).copied().unwrap_or(true) {
+            return false;
+        }
+        let db_pts = sample(&inst.points, 400);
+        let r = self.cfg.overlap_radius_m;
+        let (T, _) = align(&db_pts, live, Pose::identity(), r);
+        let e = pose_error(&T, &Pose::identity());
+        let moved = e.translation_m > self.cfg.moved_translation_m
+            || e.rotation_deg > self.cfg.moved_rotation_deg;
+        if !moved {
+            return false;
+        }
+        let inv: Vec<Point3<f32>> = live.iter().map(|p| T.inverse() * p).collect();
+        let fit = self.grids.get(di).map_or(0.0, |g| g.share_within(&inv, r));
+        log::trace!(
+            "db {} in place {share:.2}, moved {:.2} m {:.1} deg fits {fit:.2}",
+            inst.id,
+            e.translation_m,
+            e.rotation_deg
+        );
+        fit >= self.cfg.min_moved_in_place_fit && fit >= share + self.cfg.moved_in_place_gain
+    }
+
     /// Decides for one live object; `in_place` says whether its surface lies on
     /// some database instance (computed once per update by the caller).
     fn decide(
@@ -512,7 +546,10 @@ impl ChangeDetector {
                     .grids
                     .get(di)
                     .map_or(0.0, |g| g.share_within(&live, self.cfg.overlap_radius_m));
-                if share >= self.cfg.static_overlap {
+                if share >= self.cfg.static_overlap
+                    && !(share < self.cfg.sure_in_place_overlap
+                        && self.fits_better_moved(inst, di, &live, share))
+                {
                     if let Some(c) = claimed.get_mut(di) {
                         *c = true;
                     }

@@ -1,6 +1,6 @@
 //! Tests of the change detector on hand-made scenes.
 
-use nalgebra::{Point3, Vector3};
+use nalgebra::{Point3, UnitQuaternion, Vector3};
 
 use super::*;
 use crate::db::{DbInstance, Scene};
@@ -369,6 +369,44 @@ fn a_move_overlapping_the_old_place_needs_no_vacated_view() {
         !events.iter().any(|e| e.kind == ChangeKind::Moved),
         "{events:?}"
     );
+}
+
+#[test]
+fn a_short_move_that_still_overlaps_the_old_place_is_moved() {
+    let s = scene();
+    // Instance 2 slid 12 cm along its long side and turned 8 degrees: more than
+    // half of its surface still lies within 5 cm of where it was.
+    let turn = UnitQuaternion::from_euler_angles(0.0, 8f32.to_radians(), 0.0);
+    let c = Point3::new(1.5, 0.0, 3.0);
+    let shifted: Vec<Point3<f32>> = box_points(c, Vector3::new(0.3, 0.5, 0.3))
+        .iter()
+        .map(|p| c + turn * (p - c) + Vector3::new(0.0, 0.12, 0.0))
+        .collect();
+    let in_place = s.instances[1].points.len() as f32;
+    let grid = crate::change::neighbors::PointGrid::new(&s.instances[1].points, 0.05);
+    let share = grid.share_within(&shifted, 0.05);
+    assert!(
+        share >= 0.5,
+        "the test needs an overlapping move: {share} of {in_place}"
+    );
+    let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+    let events = run(&mut det, &s, &[0, 1, 2], &[live(72, shifted, 2)]);
+    let m: Vec<&ChangeEvent> = events
+        .iter()
+        .filter(|e| e.kind == ChangeKind::Moved && e.db_instance == Some(2))
+        .collect();
+    assert_eq!(m.len(), 1, "{events:?}");
+    assert!((m[0].translation_m - 0.12).abs() < 0.04, "{:?}", m[0]);
+    // The object where it was, seen partly (one half), stays in place.
+    let half: Vec<Point3<f32>> = s.instances[1]
+        .points
+        .iter()
+        .filter(|p| p.y < 0.05)
+        .copied()
+        .collect();
+    let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+    let events = run(&mut det, &s, &[0, 1, 2], &[live(73, half, 2)]);
+    assert!(events.is_empty(), "{events:?}");
 }
 
 #[test]
