@@ -6,6 +6,8 @@
 pub struct ChangeConfig {
     /// Points of a database instance tested per frame.
     pub visibility_samples: usize,
+    /// Most points of a live object handed to the detector (evenly thinned).
+    pub max_live_points: usize,
     /// Decisive samples needed for a frame to count as evidence.
     pub min_decisive_samples: u32,
     /// Frames of see-through evidence before Removed.
@@ -97,6 +99,20 @@ pub struct ChangeConfig {
     pub max_structure_share: f32,
     /// See `max_structure_share`, metres.
     pub structure_radius_m: f32,
+    /// A residual piece (the points of a live object in place further than
+    /// `residual_radius_m` from the database and the structure) is a new object
+    /// when its largest connected part (links of at most `residual_link_m`)
+    /// has at least `min_residual_points` points ...
+    pub residual_radius_m: f32,
+    /// See `residual_radius_m`.
+    pub residual_link_m: f32,
+    /// See `residual_radius_m`.
+    pub min_residual_points: usize,
+    /// ... is at least this thick (half of its smallest box extent, metres) ...
+    pub min_residual_half_thickness_m: f32,
+    /// ... and has at most this share of its points inside the box of a
+    /// database instance (grown by `residual_radius_m`).
+    pub max_residual_inside: f32,
     /// An Added object whose points come within this distance (metres) of an
     /// object already reported Added is a piece of that object: no second event.
     pub added_merge_m: f32,
@@ -106,6 +122,7 @@ impl Default for ChangeConfig {
     fn default() -> Self {
         ChangeConfig {
             visibility_samples: 64,
+            max_live_points: 1200,
             min_decisive_samples: 8,
             min_absent_frames: 6,
             min_observations: 5,
@@ -139,6 +156,11 @@ impl Default for ChangeConfig {
             beam_min_half_length_m: 0.5,
             max_structure_share: 0.6,
             structure_radius_m: 0.15,
+            residual_radius_m: 0.03,
+            residual_link_m: 0.05,
+            min_residual_points: 20,
+            min_residual_half_thickness_m: 0.015,
+            max_residual_inside: 0.5,
             added_merge_m: 0.1,
         }
     }

@@ -18,6 +18,9 @@ use crate::frame::{CameraIntrinsics, DepthImage, Pose, centroid};
 use crate::localise::umeyama::rigid_from_correspondences;
 
 mod pairing;
+mod residual;
+
+pub use residual::RESIDUAL_ID_BIT;
 
 /// Kind of change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -115,6 +118,9 @@ pub struct ChangeDetector {
     added_points: BTreeMap<u32, Vec<Point3<f32>>>,
     /// Removed + Added pairs reported as one Moved: database id to live id.
     paired: BTreeMap<u32, u32>,
+    /// Points (a sample) of each object standing as Moved where it is now, by
+    /// database id.
+    moved_points: BTreeMap<u32, Vec<Point3<f32>>>,
 }
 
 /// Whether a box of these half extents is a piece of the room rather than an
@@ -233,6 +239,7 @@ impl ChangeDetector {
             structural,
             added_points: BTreeMap::new(),
             paired: BTreeMap::new(),
+            moved_points: BTreeMap::new(),
             cfg,
         }
     }
@@ -560,7 +567,7 @@ impl ChangeDetector {
             }
         }
         let mut moved_db = vec![false; scene.instances.len()];
-        let decisions: Vec<Decision> = stable
+        let mut decisions: Vec<Decision> = stable
             .iter()
             .enumerate()
             .map(|(oi, obj)| {
@@ -572,6 +579,22 @@ impl ChangeDetector {
                 )
             })
             .collect();
+        // Residual pieces of the objects in place take part as new objects (an
+        // in-place object without one withdraws its piece's Added).
+        let mut residuals: Vec<LiveObject> = Vec::new();
+        for (oi, obj) in stable.iter().enumerate() {
+            if !in_place.get(oi).copied().unwrap_or(false) {
+                continue;
+            }
+            let pieces = self.residuals(scene, obj);
+            for k in pieces.len()..residual::MAX_PIECES {
+                let id = obj.id | RESIDUAL_ID_BIT | ((k as u32) << 28);
+                self.retract(ChangeKind::Added, id, frame, &mut out);
+            }
+            residuals.extend(pieces);
+        }
+        decisions.extend(residuals.iter().map(|_| Decision::Added));
+        let stable: Vec<&LiveObject> = stable.iter().copied().chain(residuals.iter()).collect();
         // Where moved objects stand now (this round's and paired ones): a piece
         // of one of them is not a new object.
         let moved_here: Vec<Vec<Point3<f32>>> = stable
@@ -581,9 +604,16 @@ impl ChangeDetector {
                 matches!(d, Decision::Moved { .. }) || self.paired.values().any(|l| *l == obj.id)
             })
             .map(|(obj, _)| sample(&obj.points_map, 200))
+            .chain(self.moved_points.values().cloned())
             .collect();
         for (obj, &d) in stable.iter().zip(&decisions) {
-            log::trace!("live {} (obs {}): {d:?}", obj.id, obj.observations);
+            log::trace!(
+                "live {} at {:.2?} ({} points, obs {}): {d:?}",
+                obj.id,
+                centroid(&obj.points_map).coords.as_slice(),
+                obj.points_map.len(),
+                obj.observations
+            );
             let track = self.live.entry(obj.id).or_insert(LiveTrack {
                 last: None,
                 streak: 0,
@@ -620,6 +650,7 @@ impl ChangeDetector {
                         e.translation_m = translation_m;
                         e.rotation_deg = rotation_deg;
                         self.fire(e, &mut out);
+                        self.moved_points.insert(id, sample(&obj.points_map, 200));
                     }
                     self.retract(ChangeKind::Added, obj.id, frame, &mut out);
                     self.retract(ChangeKind::Removed, id, frame, &mut out);
@@ -654,6 +685,22 @@ impl ChangeDetector {
                     self.retract(ChangeKind::Added, obj.id, frame, &mut out)
                 }
             }
+        }
+        // An object reported Added before a move next to it was known is a
+        // piece of the moved object.
+        let pieces: Vec<u32> = self
+            .added_points
+            .iter()
+            .filter(|(_, pts)| {
+                moved_here
+                    .iter()
+                    .chain(self.moved_points.values())
+                    .any(|q| !q.is_empty() && min_distance(pts, q) <= self.cfg.added_merge_m)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in pieces {
+            self.retract(ChangeKind::Added, id, frame, &mut out);
         }
         // Removed: seen through repeatedly, never confirmed present, not explained.
         for (di, inst) in scene.instances.iter().enumerate() {
@@ -728,8 +775,14 @@ impl ChangeDetector {
     }
 
     fn retract(&mut self, kind: ChangeKind, key: u32, frame: u64, out: &mut Vec<ChangeEvent>) {
-        if kind == ChangeKind::Added {
-            self.added_points.remove(&key);
+        match kind {
+            ChangeKind::Added => {
+                self.added_points.remove(&key);
+            }
+            ChangeKind::Moved => {
+                self.moved_points.remove(&key);
+            }
+            ChangeKind::Removed => {}
         }
         if let Some(mut e) = self.active.remove(&(kind, key)) {
             e.retracted = true;

@@ -22,7 +22,7 @@ pub mod neighbors;
 pub mod visibility;
 
 pub use config::ChangeConfig;
-pub use detector::{ChangeDetector, ChangeEvent, ChangeKind, LiveObject};
+pub use detector::{ChangeDetector, ChangeEvent, ChangeKind, LiveObject, RESIDUAL_ID_BIT};
 pub use visibility::{VisibilityEvidence, instance_visibility};
 
 #[cfg(test)]

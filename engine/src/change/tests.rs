@@ -137,6 +137,38 @@ fn a_piece_of_a_moved_object_is_not_added() {
 }
 
 #[test]
+fn a_small_object_fused_with_a_mapped_one_is_added() {
+    let s = scene();
+    // Instance 1 (a 40 cm cube) in place, fused by the live segmentation with
+    // a 12 x 12 x 10 cm object standing on its top face (y is up here).
+    let with = |extra: Vec<Point3<f32>>| {
+        let mut pts = s.instances[0].points.clone();
+        pts.extend(extra);
+        vec![live(40, pts, 1)]
+    };
+    let on_top = box_points(Point3::new(0.05, 0.26, 3.0), Vector3::new(0.12, 0.1, 0.12));
+    let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+    run(&mut det, &s, &[0, 1, 2], &with(on_top));
+    let added: Vec<ChangeEvent> = det
+        .active_events()
+        .into_iter()
+        .filter(|e| e.kind == ChangeKind::Added)
+        .collect();
+    assert_eq!(added.len(), 1, "{added:?}");
+    assert_eq!(added[0].live_instance, Some(40 | RESIDUAL_ID_BIT));
+    assert!((added[0].position[1] - 0.26).abs() < 0.05, "{added:?}");
+    // Points inside the mapped object's box (its inside, seen anew) are part
+    // of it, and a thin layer on its face is no object.
+    let inside = box_points(Point3::new(0.0, 0.0, 3.0), Vector3::new(0.2, 0.2, 0.2));
+    let layer = box_points(Point3::new(0.0, 0.245, 3.0), Vector3::new(0.3, 0.01, 0.3));
+    for extra in [inside, layer] {
+        let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+        let events = run(&mut det, &s, &[0, 1, 2], &with(extra));
+        assert!(events.is_empty(), "{events:?}");
+    }
+}
+
+#[test]
 fn nothing_changes_when_everything_is_in_place() {
     let s = scene();
     let mut det = ChangeDetector::new(ChangeConfig::default(), &s);

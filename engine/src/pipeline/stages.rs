@@ -153,7 +153,7 @@ impl FuseStage {
                 let (_, d, _) = self.descriptors.get(&i.id)?;
                 Some(SessionObject {
                     id: i.id,
-                    points_session: thin(i.points(), 300),
+                    points_session: thin(i.points(), self.cfg.change.max_live_points),
                     descriptor: d.clone(),
                     observations: i.observations,
                 })

@@ -95,7 +95,6 @@ impl ChangeDetector {
                 if !self.active.contains_key(&(ChangeKind::Added, obj.id)) {
                     continue;
                 }
-                let sim: f32 = d.iter().zip(&obj.descriptor).map(|(a, b)| a * b).sum();
                 let h = oriented_box(&obj.points_map).half_extents;
                 let mut live_half = [h.x, h.y, h.z];
                 live_half.sort_by(f32::total_cmp);
@@ -113,17 +112,29 @@ impl ChangeDetector {
                 .then(|| self.fragment_fits(inst, obj));
                 let alike =
                     same_size || fragment_fit.is_some_and(|f| f >= self.cfg.pair_min_fragment_fit);
+                // A residual piece has no descriptor: its shape must be the
+                // object's (its size, and on its surface once aligned).
+                let sim: f32 = if obj.descriptor.is_empty() {
+                    if same_size {
+                        self.fragment_fits(inst, obj)
+                    } else {
+                        0.0
+                    }
+                } else {
+                    d.iter().zip(&obj.descriptor).map(|(a, b)| a * b).sum()
+                };
+                let min_sim = if obj.descriptor.is_empty() {
+                    self.cfg.pair_min_fragment_fit
+                } else {
+                    self.cfg.pair_min_similarity
+                };
                 log::trace!(
                     "pair? db {db_id} (removed) with live {} (added): sim {sim:.2}, alike {alike} (half extents {db_half:.2?} and {live_half:.2?}, fragment fit {fragment_fit:.2?})",
                     obj.id
                 );
                 let far =
                     (centroid(&obj.points_map) - inst.centroid).norm() > self.cfg.max_unseen_move_m;
-                if sim >= self.cfg.pair_min_similarity
-                    && alike
-                    && !far
-                    && best.is_none_or(|(s, _)| sim > s)
-                {
+                if sim >= min_sim && alike && !far && best.is_none_or(|(s, _)| sim > s) {
                     best = Some((sim, obj));
                 }
             }
@@ -142,6 +153,8 @@ impl ChangeDetector {
             );
             e.translation_m = translation_m;
             self.fire(e, out);
+            self.moved_points
+                .insert(db_id, sample(&obj.points_map, 200));
             self.paired.insert(db_id, obj.id);
         }
     }

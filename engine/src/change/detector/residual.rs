@@ -1,0 +1,167 @@
+//! Residual pieces of live objects in place: the part of a live object that no
+//! database object or room structure explains. A small object put on a mapped
+//! one (a mug on a cabinet) is fused with it by the live segmentation, so the
+//! live object as a whole lies in place; its residual is the new object.
+
+use nalgebra::Point3;
+
+use super::{
+    ChangeDetector, LiveObject, PointGrid, Scene, centroid, is_patch, oriented_box, sample,
+};
+
+/// Set in the id of a residual piece: the piece of live object `n` is
+/// `n | RESIDUAL_ID_BIT`.
+pub const RESIDUAL_ID_BIT: u32 = 1 << 31;
+
+/// Most residual points clustered per live object.
+const MAX_RESIDUAL_POINTS: usize = 600;
+/// Most residual pieces per live object.
+pub(super) const MAX_PIECES: usize = 4;
+
+/// The sets of `points` connected by links of at most `link` metres, largest
+/// first (ties by first point).
+fn components(points: &[Point3<f32>], link: f32) -> Vec<Vec<Point3<f32>>> {
+    let mut seen = vec![false; points.len()];
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    let l2 = link * link;
+    for seed in 0..points.len() {
+        if seen.get(seed) != Some(&false) {
+            continue;
+        }
+        let mut members = vec![seed];
+        if let Some(s) = seen.get_mut(seed) {
+            *s = true;
+        }
+        let mut k = 0;
+        while let Some(&i) = members.get(k) {
+            k += 1;
+            let Some(p) = points.get(i) else { continue };
+            for (j, q) in points.iter().enumerate() {
+                if seen.get(j) == Some(&false) && (p - q).norm_squared() <= l2 {
+                    if let Some(s) = seen.get_mut(j) {
+                        *s = true;
+                    }
+                    members.push(j);
+                }
+            }
+        }
+        members.sort_unstable();
+        out.push(members);
+    }
+    out.sort_by(|a, b| b.len().cmp(&a.len()).then(a.first().cmp(&b.first())));
+    out.into_iter()
+        .map(|m| m.iter().filter_map(|&i| points.get(i).copied()).collect())
+        .collect()
+}
+
+impl ChangeDetector {
+    /// The residual pieces of `obj` (a live object in place): the connected
+    /// sets (at most [`MAX_PIECES`], largest first) of its points further than
+    /// `residual_radius_m` from every database instance and the structure that
+    /// have at least `min_residual_points` points, are at least
+    /// `min_residual_half_thickness_m` thick, lie mostly outside the mapped
+    /// objects' boxes, are no piece of the room (flat patch or beam) and do not
+    /// lie on the structure. Piece `k` of live object `n` has id
+    /// `n | RESIDUAL_ID_BIT | k << 28`; pieces have no descriptor.
+    pub(super) fn residuals(&self, scene: &Scene, obj: &LiveObject) -> Vec<LiveObject> {
+        let r = self.cfg.residual_radius_m;
+        let c = centroid(&obj.points_map);
+        let near: Vec<&PointGrid> = scene
+            .instances
+            .iter()
+            .zip(&self.grids)
+            .filter(|(inst, _)| (inst.centroid - c).norm() <= inst.bbox.diagonal() + 1.0)
+            .map(|(_, g)| g)
+            .collect();
+        let rest: Vec<Point3<f32>> = obj
+            .points_map
+            .iter()
+            .filter(|p| {
+                !self.structure.any_within(p, r) && !near.iter().any(|g| g.any_within(p, r))
+            })
+            .copied()
+            .collect();
+        log::trace!(
+            "live {}: {} of {} points unexplained within {r} m",
+            obj.id,
+            rest.len(),
+            obj.points_map.len()
+        );
+        if rest.len() < self.cfg.min_residual_points {
+            return Vec::new();
+        }
+        // The sample keeps every stride-th point: counts are scaled back.
+        let stride = rest.len().div_ceil(MAX_RESIDUAL_POINTS).max(1);
+        components(
+            &sample(&rest, MAX_RESIDUAL_POINTS),
+            self.cfg.residual_link_m,
+        )
+        .into_iter()
+        .filter(|piece| self.is_new_piece(scene, obj.id, piece, stride))
+        .take(MAX_PIECES)
+        .enumerate()
+        .map(|(k, piece)| LiveObject {
+            id: obj.id | RESIDUAL_ID_BIT | ((k as u32) << 28),
+            points_map: piece,
+            descriptor: Vec::new(),
+            observations: obj.observations,
+        })
+        .collect()
+    }
+
+    /// Whether a residual piece (of a sample keeping every `stride`-th point)
+    /// passes the tests of [`Self::residuals`].
+    fn is_new_piece(&self, scene: &Scene, live: u32, piece: &[Point3<f32>], stride: usize) -> bool {
+        if piece.len() * stride < self.cfg.min_residual_points {
+            return false;
+        }
+        // Inside a mapped object's box it is a part of that object seen anew
+        // (the inside of a shelf), not a new object.
+        let inside = piece
+            .iter()
+            .filter(|p| {
+                scene.instances.iter().any(|i| {
+                    let mut b = i.bbox;
+                    b.half_extents += nalgebra::Vector3::repeat(self.cfg.residual_radius_m);
+                    b.contains(p)
+                })
+            })
+            .count();
+        let half = oriented_box(piece).half_extents;
+        let new = inside as f32 <= self.cfg.max_residual_inside * piece.len() as f32
+            && half.min() >= self.cfg.min_residual_half_thickness_m
+            && !is_patch(&half, &self.cfg)
+            && self
+                .structure
+                .share_within(piece, self.cfg.structure_radius_m)
+                < self.cfg.max_structure_share;
+        log::trace!(
+            "live {live}: residual of {} points at {:.2?}, half extents {:.2?}, {inside} inside mapped boxes: new {new}",
+            piece.len() * stride,
+            centroid(piece).coords.as_slice(),
+            half.as_slice()
+        );
+        new
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linked_sets_are_found_largest_first() {
+        let mut pts: Vec<Point3<f32>> = (0..10)
+            .map(|i| Point3::new(i as f32 * 0.03, 0.0, 0.0))
+            .collect();
+        pts.extend((0..4).map(|i| Point3::new(5.0 + i as f32 * 0.03, 0.0, 0.0)));
+        pts.push(Point3::new(0.0, 1.0, 0.0));
+        let c = components(&pts, 0.04);
+        let sizes: Vec<usize> = c.iter().map(|p| p.len()).collect();
+        assert_eq!(sizes, vec![10, 4, 1]);
+        assert!(c[0].iter().all(|p| p.x < 1.0 && p.y == 0.0));
+        assert!(c[1].iter().all(|p| p.x >= 5.0));
+        assert!(components(&[], 0.04).is_empty());
+        assert_eq!(components(&pts, 0.02).len(), pts.len());
+    }
+}
