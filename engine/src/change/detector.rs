@@ -277,6 +277,18 @@ impl ChangeDetector {
         self.active.values().cloned().collect()
     }
 
+    /// The point grids of the database instances whose box may come within 1 m
+    /// of `c`.
+    fn grids_near(&self, scene: &Scene, c: &Point3<f32>) -> Vec<&PointGrid> {
+        scene
+            .instances
+            .iter()
+            .zip(&self.grids)
+            .filter(|(inst, _)| (inst.centroid - c).norm() <= inst.bbox.diagonal() + 1.0)
+            .map(|(_, g)| g)
+            .collect()
+    }
+
     /// Share of `pts` within `explain_radius_m` of any database instance or of the
     /// room structure.
     fn explained_share(&self, scene: &Scene, pts: &[Point3<f32>]) -> f32 {
@@ -284,14 +296,7 @@ impl ChangeDetector {
             return 0.0;
         }
         let r = self.cfg.explain_radius_m;
-        let c = centroid(pts);
-        let near: Vec<&PointGrid> = scene
-            .instances
-            .iter()
-            .zip(&self.grids)
-            .filter(|(inst, _)| (inst.centroid - c).norm() <= inst.bbox.diagonal() + 1.0)
-            .map(|(_, g)| g)
-            .collect();
+        let near = self.grids_near(scene, &centroid(pts));
         let hits = pts
             .iter()
             .filter(|p| self.structure.any_within(p, r) || near.iter().any(|g| g.any_within(p, r)))

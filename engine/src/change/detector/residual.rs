@@ -5,9 +5,7 @@
 
 use nalgebra::Point3;
 
-use super::{
-    ChangeDetector, LiveObject, PointGrid, Scene, centroid, is_patch, oriented_box, sample,
-};
+use super::{ChangeDetector, LiveObject, Scene, centroid, is_patch, oriented_box, sample};
 
 /// Set in the id of a residual piece: the piece of live object `n` is
 /// `n | RESIDUAL_ID_BIT`.
@@ -65,14 +63,7 @@ impl ChangeDetector {
     /// `n | RESIDUAL_ID_BIT | k << 28`; pieces have no descriptor.
     pub(super) fn residuals(&self, scene: &Scene, obj: &LiveObject) -> Vec<LiveObject> {
         let r = self.cfg.residual_radius_m;
-        let c = centroid(&obj.points_map);
-        let near: Vec<&PointGrid> = scene
-            .instances
-            .iter()
-            .zip(&self.grids)
-            .filter(|(inst, _)| (inst.centroid - c).norm() <= inst.bbox.diagonal() + 1.0)
-            .map(|(_, g)| g)
-            .collect();
+        let near = self.grids_near(scene, &centroid(&obj.points_map));
         let rest: Vec<Point3<f32>> = obj
             .points_map
             .iter()
