@@ -643,7 +643,10 @@ impl ChangeDetector {
                         *m = true;
                     }
                     let id = scene.instances.get(db).map(|i| i.id).unwrap_or(0);
-                    if confirmed && !self.active.contains_key(&(ChangeKind::Moved, id)) {
+                    if confirmed
+                        && !self.active.contains_key(&(ChangeKind::Moved, id))
+                        && self.wins_place(id, &obj.points_map, fitness, frame, &mut out)
+                    {
                         let mut e = self.event(
                             ChangeKind::Moved,
                             frame,
@@ -743,6 +746,44 @@ impl ChangeDetector {
         }
         self.pair_removed_with_added(frame, scene, &stable, &claimed, &mut out);
         out
+    }
+
+    /// Whether a move of database object `id` to where `points` are, with
+    /// `fitness`, may stand: one place holds one object, so another object
+    /// standing as Moved onto the same surface (half of these points within
+    /// `overlap_radius_m` of its points) keeps its event if it fitted at least
+    /// as well, and is withdrawn otherwise.
+    fn wins_place(
+        &mut self,
+        id: u32,
+        points: &[Point3<f32>],
+        fitness: f32,
+        frame: u64,
+        out: &mut Vec<ChangeEvent>,
+    ) -> bool {
+        let pts = sample(points, 200);
+        let r = self.cfg.overlap_radius_m;
+        let rivals: Vec<u32> = self
+            .moved_points
+            .iter()
+            .filter(|(other, q)| **other != id && PointGrid::new(q, r).share_within(&pts, r) >= 0.5)
+            .map(|(other, _)| *other)
+            .collect();
+        let stronger = rivals.iter().any(|o| {
+            self.active
+                .get(&(ChangeKind::Moved, *o))
+                .is_some_and(|e| e.confidence >= fitness)
+        });
+        if stronger {
+            log::trace!("db {id}: its new place is taken by a better moved object");
+            return false;
+        }
+        for o in rivals {
+            log::trace!("db {o}: moved there withdrawn, db {id} fits better");
+            self.paired.remove(&o);
+            self.retract(ChangeKind::Moved, o, frame, out);
+        }
+        true
     }
 
     fn event(

@@ -169,6 +169,54 @@ fn a_small_object_fused_with_a_mapped_one_is_added() {
 }
 
 #[test]
+fn one_place_holds_one_moved_object() {
+    // Two like boxes (ids 2 and 3) both gone from their places; one box stands
+    // elsewhere.
+    let size = Vector3::new(0.3, 0.5, 0.3);
+    let mut s = scene();
+    s.instances = vec![
+        instance(1, Point3::new(0.0, 0.0, 3.0), Vector3::new(0.4, 0.4, 0.4)),
+        instance(2, Point3::new(1.5, 0.0, 3.0), size),
+        instance(3, Point3::new(-1.2, 0.0, 3.0), size),
+    ];
+    let at = box_points(Point3::new(0.2, 1.2, 3.0), size);
+    let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+    // First it looks more like box 3 ...
+    let mut d = vec![0.0f32; 8];
+    d[3] = 0.9;
+    d[2] = (1.0f32 - 0.81).sqrt();
+    let first = LiveObject {
+        id: 50,
+        points_map: at.clone(),
+        descriptor: d,
+        observations: 10,
+    };
+    run(&mut det, &s, &[0], &[first]);
+    let standing = |det: &ChangeDetector| {
+        det.active_events()
+            .iter()
+            .map(|e| (e.kind, e.db_instance))
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        standing(&det).contains(&(ChangeKind::Moved, Some(3))),
+        "{:?}",
+        standing(&det)
+    );
+    // ... then, seen better, exactly like box 2: box 2 moved there, box 3 is
+    // no longer moved there but removed.
+    run(&mut det, &s, &[0], &[live(50, at.clone(), 2)]);
+    let now = standing(&det);
+    assert!(now.contains(&(ChangeKind::Moved, Some(2))), "{now:?}");
+    assert!(!now.contains(&(ChangeKind::Moved, Some(3))), "{now:?}");
+    assert!(now.contains(&(ChangeKind::Removed, Some(3))), "{now:?}");
+    // A match no better for the same place does not take it back.
+    run(&mut det, &s, &[0], &[live(51, at, 3)]);
+    let now = standing(&det);
+    assert!(now.contains(&(ChangeKind::Moved, Some(2))), "{now:?}");
+}
+
+#[test]
 fn nothing_changes_when_everything_is_in_place() {
     let s = scene();
     let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
