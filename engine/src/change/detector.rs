@@ -321,6 +321,15 @@ impl ChangeDetector {
             .is_some_and(|t| t.present_frames <= self.cfg.max_present_for_unseen_move)
     }
 
+    /// Share of `live` points within `overlap_radius_m` of database instance
+    /// `di` moved by `T` (the live points taken back by `T`'s inverse).
+    fn share_on_moved(&self, di: usize, T: &Pose, live: &[Point3<f32>]) -> f32 {
+        let inv: Vec<Point3<f32>> = live.iter().map(|p| T.inverse() * p).collect();
+        self.grids
+            .get(di)
+            .map_or(0.0, |g| g.share_within(&inv, self.cfg.overlap_radius_m))
+    }
+
     /// Whether a live object that lies partly on database instance `di`
     /// (`share` of its points) lies on it clearly better once the instance is
     /// moved by more than the Moved thresholds: a short move that leaves the
@@ -344,8 +353,7 @@ impl ChangeDetector {
         if !moved {
             return false;
         }
-        let inv: Vec<Point3<f32>> = live.iter().map(|p| T.inverse() * p).collect();
-        let fit = self.grids.get(di).map_or(0.0, |g| g.share_within(&inv, r));
+        let fit = self.share_on_moved(di, &T, live);
         log::trace!(
             "db {} in place {share:.2}, moved {:.2} m {:.1} deg fits {fit:.2}",
             inst.id,
@@ -422,12 +430,7 @@ impl ChangeDetector {
             let (T, fit) = align(&db_pts, &live, init, self.cfg.overlap_radius_m);
             // Fitness is measured from the database side: a partial live view covers
             // part of the object only, so use the live-side share instead.
-            let inv: Vec<Point3<f32>> = live.iter().map(|p| T.inverse() * p).collect();
-            let fit_live = self
-                .grids
-                .get(di)
-                .map_or(0.0, |g| g.share_within(&inv, self.cfg.overlap_radius_m))
-                .max(fit);
+            let fit_live = self.share_on_moved(di, &T, &live).max(fit);
             // ... but a small fragment fits somewhere on almost any object: the live
             // object must also cover a fair share of the database instance.
             let moved_db: Vec<Point3<f32>> = db_pts.iter().map(|p| T * p).collect();

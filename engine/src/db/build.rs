@@ -76,9 +76,10 @@ impl Default for BuildConfig {
 /// Every this-th pixel row and column of an instance mask is read.
 const OBJECT_PIXEL_STEP: u32 = 2;
 
-type VoxelKey = (i32, i32, i32);
+/// A voxel's integer coordinates.
+pub(super) type VoxelKey = (i32, i32, i32);
 /// Sum of positions, sum of colours, count.
-type VoxelSum = (Vector3<f64>, [u64; 3], u64);
+pub(super) type VoxelSum = (Vector3<f64>, [u64; 3], u64);
 /// Points, colours and semantic class of one scan instance.
 type InstanceGroup = (Vec<Point3<f32>>, Vec<[u8; 3]>, u32);
 

@@ -6,26 +6,16 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use nalgebra::{Point3, Vector3};
+use nalgebra::Point3;
 
 use super::DbInstance;
-use super::build::{BuildConfig, BuildError, estimate_normals, make_instance};
+use super::build::{BuildConfig, BuildError, VoxelKey, VoxelSum, estimate_normals, make_instance};
 use crate::encode::GeometricColorEncoder;
 use crate::frame::{PointCloud, Pose, RgbdFrame};
 
-type VoxelKey = (i32, i32, i32);
-
-/// Sum of map positions, sum of colours and count of one voxel.
-#[derive(Debug, Clone, Default)]
-struct Cell {
-    sum: Vector3<f64>,
-    color: [u64; 3],
-    count: u64,
-}
-
 #[derive(Debug, Clone, Default)]
 struct Object {
-    cells: HashMap<VoxelKey, Cell>,
+    cells: HashMap<VoxelKey, VoxelSum>,
     frames: u32,
 }
 
@@ -95,11 +85,11 @@ impl ObjectAccumulator {
                     .cells
                     .entry(key)
                     .or_default();
-                cell.sum += p.coords.cast::<f64>();
+                cell.0 += p.coords.cast::<f64>();
                 for k in 0..3 {
-                    cell.color[k] += u64::from(c[k]);
+                    cell.1[k] += u64::from(c[k]);
                 }
-                cell.count += 1;
+                cell.2 += 1;
                 if !seen.contains(&id) {
                     seen.push(id);
                 }
@@ -137,20 +127,16 @@ impl ObjectAccumulator {
             if obj.frames < cfg.min_observations || obj.cells.len() < cfg.min_points {
                 continue;
             }
-            let mut cells: Vec<(VoxelKey, Cell)> = obj.cells.into_iter().collect();
+            let mut cells: Vec<(VoxelKey, VoxelSum)> = obj.cells.into_iter().collect();
             cells.sort_by_key(|(k, _)| *k);
             let stride = cells.len().div_ceil(cfg.max_points.max(1)).max(1);
             let (points, colors): (Vec<Point3<f32>>, Vec<[u8; 3]>) = cells
                 .iter()
                 .step_by(stride)
                 .map(|(_, c)| {
-                    let n = c.count.max(1);
-                    let p = Point3::from((c.sum / n as f64).cast::<f32>());
-                    let col = [
-                        (c.color[0] / n) as u8,
-                        (c.color[1] / n) as u8,
-                        (c.color[2] / n) as u8,
-                    ];
+                    let n = c.2.max(1);
+                    let p = Point3::from((c.0 / n as f64).cast::<f32>());
+                    let col = [(c.1[0] / n) as u8, (c.1[1] / n) as u8, (c.1[2] / n) as u8];
                     (p, col)
                 })
                 .unzip();
