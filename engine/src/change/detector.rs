@@ -161,8 +161,11 @@ fn align(src: &[Point3<f32>], dst: &[Point3<f32>], init: Pose, radius: f32) -> (
     // a linear scan would (nearest, lowest index on ties), without visiting all of
     // `dst` per point.
     let grid = PointGrid::new(dst, START.max(radius));
+    // The pairs of the last step and the gate they were found with: the same
+    // pairs under the same gate give the same transform again (a fixed point).
+    let mut last: (Vec<usize>, f32) = (Vec::new(), f32::NAN);
     for _ in 0..25 {
-        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let (mut a, mut b, mut pairs) = (Vec::new(), Vec::new(), Vec::new());
         for p in src {
             let q = T * p;
             if let Some((j, _)) = grid.nearest_within(&q, max_d)
@@ -170,15 +173,19 @@ fn align(src: &[Point3<f32>], dst: &[Point3<f32>], init: Pose, radius: f32) -> (
             {
                 a.push(*p);
                 b.push(*t);
+                pairs.push(j);
+            } else {
+                pairs.push(usize::MAX);
             }
         }
-        if a.len() < 6 {
+        if a.len() < 6 || (last.1 == max_d && last.0 == pairs) {
             break;
         }
         match rigid_from_correspondences(&a, &b, None) {
             Ok(next) => T = next,
             Err(_) => break,
         }
+        last = (pairs, max_d);
         max_d = (max_d * 0.7).max(radius * 1.5);
     }
     let moved: Vec<Point3<f32>> = src.iter().map(|p| T * p).collect();
@@ -299,7 +306,7 @@ impl ChangeDetector {
         let near = self.grids_near(scene, &centroid(pts));
         let hits = pts
             .iter()
-            .filter(|p| self.structure.any_within(p, r) || near.iter().any(|g| g.any_within(p, r)))
+            .filter(|p| near.iter().any(|g| g.any_within(p, r)) || self.structure.any_within(p, r))
             .count();
         hits as f32 / pts.len() as f32
     }

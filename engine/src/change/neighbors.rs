@@ -23,6 +23,9 @@ pub struct PointGrid {
     cells: Cells,
     fine: Option<FineCells>,
     len: usize,
+    /// Corners of the box the indexed points span (queries further than their
+    /// radius from it are answered without visiting cells).
+    bounds: Option<(Point3<f32>, Point3<f32>)>,
 }
 
 /// Most cells of a [`FineCells`] index (larger regions go without one).
@@ -214,6 +217,7 @@ impl PointGrid {
             cells: HashMap::default(),
             fine: None,
             len: 0,
+            bounds: None,
         };
         let finite: Vec<(usize, Point3<f32>)> = points
             .iter()
@@ -224,6 +228,10 @@ impl PointGrid {
         for (i, p) in &finite {
             g.cells.entry(g.key(p)).or_default().push((*i, *p));
             g.len += 1;
+            g.bounds = Some(match g.bounds {
+                None => (*p, *p),
+                Some((lo, hi)) => (lo.inf(p), hi.sup(p)),
+            });
         }
         g.fine = FineCells::new(&finite, cell / 3.0);
         g
@@ -232,6 +240,19 @@ impl PointGrid {
     fn key(&self, p: &Point3<f32>) -> (i32, i32, i32) {
         let k = |v: f32| (v / self.cell).floor() as i32;
         (k(p.x), k(p.y), k(p.z))
+    }
+
+    /// False when `p` is further than `radius` from the box of the indexed
+    /// points (so no point can be within `radius`); true when it may be near.
+    fn may_be_near(&self, p: &Point3<f32>, radius: f32) -> bool {
+        let Some((lo, hi)) = &self.bounds else {
+            return false;
+        };
+        let gap = |v: f32, a: f32, b: f32| (a - v).max(v - b).max(0.0);
+        let d2 = gap(p.x, lo.x, hi.x).powi(2)
+            + gap(p.y, lo.y, hi.y).powi(2)
+            + gap(p.z, lo.z, hi.z).powi(2);
+        d2 <= radius * radius
     }
 
     /// Number of indexed points.
@@ -247,6 +268,9 @@ impl PointGrid {
     /// True when some indexed point lies within `radius` of `p` (`radius` at most
     /// the radius the grid was built for).
     pub fn any_within(&self, p: &Point3<f32>, radius: f32) -> bool {
+        if !self.may_be_near(p, radius) {
+            return false;
+        }
         if let Some(fine) = &self.fine {
             return fine.any_within(p, radius);
         }
@@ -270,6 +294,9 @@ impl PointGrid {
     /// radius the grid was built for) as its index in the build slice and squared
     /// distance; on equal distances the lowest index, as a linear scan finds it.
     pub fn nearest_within(&self, p: &Point3<f32>, radius: f32) -> Option<(usize, f32)> {
+        if !self.may_be_near(p, radius) {
+            return None;
+        }
         if let Some(fine) = &self.fine {
             return fine.nearest_within(p, radius);
         }
@@ -317,6 +344,16 @@ mod tests {
         assert!(g.any_within(&Point3::new(1.0, 1.03, 0.97), 0.05));
         assert!(!g.any_within(&Point3::new(0.06, 0.0, 0.0), 0.05));
         assert!(!g.any_within(&Point3::new(-0.04, -0.04, -0.04), 0.05));
+        // At the radius beyond the box of the points, and just further.
+        assert!(g.any_within(&Point3::new(-0.05, 0.0, 0.0), 0.05));
+        assert_eq!(
+            g.nearest_within(&Point3::new(1.0, 1.05, 1.0), 0.05)
+                .map(|x| x.0),
+            Some(1)
+        );
+        assert!(!g.any_within(&Point3::new(-0.0501, 0.0, 0.0), 0.05));
+        assert_eq!(g.nearest_within(&Point3::new(1.0, 1.0501, 1.0), 0.05), None);
+        assert!(!PointGrid::default().any_within(&Point3::origin(), 1.0));
         let q = [
             Point3::new(0.01, 0.0, 0.0),
             Point3::new(0.5, 0.5, 0.5),

@@ -68,7 +68,7 @@ impl ChangeDetector {
             .points_map
             .iter()
             .filter(|p| {
-                !self.structure.any_within(p, r) && !near.iter().any(|g| g.any_within(p, r))
+                !near.iter().any(|g| g.any_within(p, r)) && !self.structure.any_within(p, r)
             })
             .copied()
             .collect();
