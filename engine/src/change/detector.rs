@@ -730,6 +730,14 @@ impl ChangeDetector {
                 && t.absent_frames >= 2 * t.present_frames
                 && !claimed.get(di).copied().unwrap_or(false)
                 && !moved_db.get(di).copied().unwrap_or(false);
+            log::trace!(
+                "db {}: absent {} present {} claimed {} moved {}: gone {gone}",
+                inst.id,
+                t.absent_frames,
+                t.present_frames,
+                claimed.get(di).copied().unwrap_or(false),
+                moved_db.get(di).copied().unwrap_or(false)
+            );
             let key = (ChangeKind::Removed, inst.id);
             if gone
                 && !self.active.contains_key(&key)

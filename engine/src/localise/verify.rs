@@ -94,44 +94,56 @@ pub fn agreement(
     T_map_session: &Pose,
     tol: &Agreement,
 ) -> f32 {
-    let use_colour = !target_colors.is_empty()
-        && target_colors.len() == target.len()
-        && live.colors.len() == live.points.len();
-    let (mut used, mut good) = (0usize, 0usize);
-    for (i, (p, n)) in live.points.iter().zip(&live.normals).enumerate() {
-        let len = n.norm();
-        if !(len.is_finite() && len > 1e-6 && p.coords.iter().all(|v| v.is_finite())) {
-            continue;
-        }
-        used += 1;
-        let q = T_map_session * p;
-        let Some((j, _)) = target.nearest_within(&q, tol.search_radius) else {
-            continue;
-        };
-        let (Some(tp), Some(tn)) = (target.points().get(j), target.normals().get(j)) else {
-            continue;
-        };
-        if tn.dot(&(q - tp)).abs() > tol.plane_distance {
-            continue;
-        }
-        if (T_map_session.rotation * n).dot(tn).abs() < tol.min_cos * len {
-            continue;
-        }
-        if use_colour {
-            let (Some(&a), Some(&b)) = (live.colors.get(i), target_colors.get(j)) else {
-                continue;
-            };
-            if !colours_agree(a, b) {
-                continue;
-            }
-        }
-        good += 1;
-    }
+    let mask = agreement_mask(target, target_colors, live, T_map_session, tol);
+    let used = mask.iter().flatten().count();
+    let good = mask.iter().filter(|m| **m == Some(true)).count();
     if used == 0 {
         0.0
     } else {
         good as f32 / used as f32
     }
+}
+
+/// Per live point: whether it agrees with `target` at `T_map_session` (as in
+/// [`agreement`]), `None` for a point without a usable normal.
+pub fn agreement_mask(
+    target: &IcpTarget,
+    target_colors: &[[u8; 3]],
+    live: &LiveSample,
+    T_map_session: &Pose,
+    tol: &Agreement,
+) -> Vec<Option<bool>> {
+    let use_colour = !target_colors.is_empty()
+        && target_colors.len() == target.len()
+        && live.colors.len() == live.points.len();
+    live.points
+        .iter()
+        .zip(&live.normals)
+        .enumerate()
+        .map(|(i, (p, n))| {
+            let len = n.norm();
+            if !(len.is_finite() && len > 1e-6 && p.coords.iter().all(|v| v.is_finite())) {
+                return None;
+            }
+            let q = T_map_session * p;
+            let Some((j, _)) = target.nearest_within(&q, tol.search_radius) else {
+                return Some(false);
+            };
+            let (Some(tp), Some(tn)) = (target.points().get(j), target.normals().get(j)) else {
+                return Some(false);
+            };
+            let colour_ok = !use_colour
+                || matches!(
+                    (live.colors.get(i), target_colors.get(j)),
+                    (Some(&a), Some(&b)) if colours_agree(a, b)
+                );
+            Some(
+                tn.dot(&(q - tp)).abs() <= tol.plane_distance
+                    && (T_map_session.rotation * n).dot(tn).abs() >= tol.min_cos * len
+                    && colour_ok,
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -194,6 +206,28 @@ mod tests {
         // Lifted and pushed 20 cm into the wall: nothing agrees.
         let off = Pose::new(Vector3::new(0.2, 0.0, 0.2), Vector3::zeros());
         assert!(agreement(&target, &[], &live, &off, &tol) < 0.02);
+    }
+
+    #[test]
+    fn the_mask_marks_the_agreeing_points() {
+        let (p, mut n) = corner();
+        let target = IcpTarget::new(p.clone(), n.clone()).unwrap();
+        // One live point without a usable normal.
+        n[0] = Vector3::zeros();
+        let live = sample(&p, &n);
+        let tol = Agreement::default();
+        let turned = Pose::new(Vector3::zeros(), Vector3::z() * 30f32.to_radians());
+        let mask = agreement_mask(&target, &[], &live, &turned, &tol);
+        assert_eq!(mask.len(), p.len());
+        assert_eq!(mask[0], None);
+        // Turned about the vertical: floor points agree, wall points do not.
+        let floor = 1600;
+        assert!(mask[1..floor].iter().filter(|m| **m == Some(true)).count() > 1400);
+        let wall_agreeing = mask[floor..].iter().filter(|m| **m == Some(true)).count();
+        assert!(wall_agreeing < 200, "{wall_agreeing} of 800 wall points");
+        let share = mask.iter().filter(|m| **m == Some(true)).count() as f32
+            / mask.iter().flatten().count() as f32;
+        assert_eq!(agreement(&target, &[], &live, &turned, &tol), share);
     }
 
     #[test]

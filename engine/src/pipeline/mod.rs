@@ -105,6 +105,14 @@ pub struct EngineConfig {
     /// A rival hypothesis with at least this share of the best fitness makes the
     /// result ambiguous (no fix).
     pub ambiguity_ratio: f32,
+    /// A rival is no rival when it explains almost nothing the best does not: the
+    /// live surface points only the best explains are at least this share of all
+    /// ...
+    pub dominance_min_exclusive: f32,
+    /// ... and those only the rival explains are at most this share of them (the
+    /// rival's fit is a part of the best one's, as where a corner of the room
+    /// repeats, and the rest of the view decides).
+    pub dominance_max_ratio: f32,
     /// Before a relocalisation result is returned, the pose turned half a turn
     /// about each of this many dominant surface directions of the room is verified
     /// too; one scoring `ambiguity_ratio` of the best makes the result ambiguous
@@ -168,6 +176,8 @@ impl Default for EngineConfig {
             coarse_min_agreement: 0.25,
             track_min_fitness: 0.35,
             ambiguity_ratio: 0.85,
+            dominance_min_exclusive: 0.05,
+            dominance_max_ratio: 0.6,
             structure_verify_min_points: 200,
             symmetry_axes: 3,
             queue_capacity: 4,

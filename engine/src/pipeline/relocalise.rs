@@ -16,7 +16,9 @@ use crate::frame::{Pose, centroid};
 use crate::localise::correspondence::Correspondence;
 use crate::localise::pairs::{Direction, dominant_directions, pair_hypotheses};
 use crate::localise::state::VerifiedHypothesis;
-use crate::localise::verify::{Agreement, LiveSample, VerificationTarget, agreement};
+use crate::localise::verify::{
+    Agreement, LiveSample, VerificationTarget, agreement, agreement_mask,
+};
 use crate::localise::{IcpTarget, find_hypotheses, inliers_of, outside_inliers};
 use crate::matching::{LiveQuery, find_candidates, rank_scenes, scene_search_correspondences};
 
@@ -28,6 +30,30 @@ mod tests;
 /// than 0.3 m or 10° apart where the live data is.
 fn distinct(a: &VerifiedHypothesis, b: &VerifiedHypothesis) -> bool {
     a.scene != b.scene || !a.difference(b).within(0.3, 10.0)
+}
+
+/// Shares of the points usable in both masks (`Some`) that only `a` marks true
+/// and that only `b` marks true; (0, 0) when none is usable.
+fn exclusive_shares(a: &[Option<bool>], b: &[Option<bool>]) -> (f32, f32) {
+    let (mut used, mut only_a, mut only_b) = (0usize, 0usize, 0usize);
+    for (x, y) in a.iter().zip(b) {
+        if let (Some(x), Some(y)) = (x, y) {
+            used += 1;
+            only_a += usize::from(*x && !*y);
+            only_b += usize::from(*y && !*x);
+        }
+    }
+    if used == 0 {
+        return (0.0, 0.0);
+    }
+    (only_a as f32 / used as f32, only_b as f32 / used as f32)
+}
+
+/// Whether a rival that explains `only_rival` of the live surface that the best
+/// does not, while the best explains `only_best` that the rival does not, is
+/// no rival (see [`EngineConfig::dominance_min_exclusive`]).
+fn dominated(only_best: f32, only_rival: f32, cfg: &EngineConfig) -> bool {
+    only_best >= cfg.dominance_min_exclusive && only_rival <= cfg.dominance_max_ratio * only_best
 }
 
 /// Every `stride`-th point so that at most `max` remain.
@@ -477,15 +503,36 @@ impl Relocaliser {
             other => other.cloned(),
         };
         if let Some(r) = rival.filter(|r| r.score() >= bar) {
+            let (only_best, only_rival) = self.exclusive_shares(&best, &r, live);
+            let dominated = dominated(only_best, only_rival, &self.cfg);
             log::debug!(
-                "ambiguous: score {:.2} (scene {}) vs {:.2} (scene {})",
+                "ambiguous: score {:.2} (scene {}) vs {:.2} (scene {}); explained by one only {only_best:.3} vs {only_rival:.3}: dominated {dominated}",
                 best.score(),
                 best.scene,
                 r.score(),
                 r.scene
             );
-            return None;
+            if !dominated {
+                return None;
+            }
         }
         Some(best)
+    }
+
+    /// Shares of the live surface points that only `a` explains and that only
+    /// `b` explains (each at its own pose and scene, agreement tolerances).
+    fn exclusive_shares(
+        &mut self,
+        a: &VerifiedHypothesis,
+        b: &VerifiedHypothesis,
+        live: &LiveSurface,
+    ) -> (f32, f32) {
+        let tol = self.cfg.agreement;
+        let (Some(ta), Some(tb)) = (self.target(a.scene), self.target(b.scene)) else {
+            return (0.0, 0.0);
+        };
+        let ma = agreement_mask(&ta.surface, &[], &live.surface, &a.T_map_session, &tol);
+        let mb = agreement_mask(&tb.surface, &[], &live.surface, &b.T_map_session, &tol);
+        exclusive_shares(&ma, &mb)
     }
 }

@@ -212,3 +212,42 @@ fn the_walls_of_a_room_of_another_shape_do_not_agree() {
         None
     );
 }
+
+#[test]
+fn exclusive_shares_count_points_usable_in_both_masks() {
+    let a = [
+        Some(true),
+        Some(true),
+        Some(false),
+        Some(true),
+        None,
+        Some(true),
+    ];
+    let b = [
+        Some(true),
+        Some(false),
+        Some(true),
+        Some(false),
+        Some(true),
+        None,
+    ];
+    // Usable in both: the first four; only a: two of them, only b: one.
+    assert_eq!(exclusive_shares(&a, &b), (0.5, 0.25));
+    assert_eq!(exclusive_shares(&b, &a), (0.25, 0.5));
+    assert_eq!(exclusive_shares(&[None], &[Some(true)]), (0.0, 0.0));
+    assert_eq!(exclusive_shares(&[], &[]), (0.0, 0.0));
+}
+
+#[test]
+fn a_rival_explaining_little_of_its_own_is_dominated() {
+    let cfg = EngineConfig::default();
+    let min = cfg.dominance_min_exclusive;
+    let ratio = cfg.dominance_max_ratio;
+    // The best explains a clear share alone; the rival far less.
+    assert!(dominated(2.0 * min, 0.5 * ratio * 2.0 * min, &cfg));
+    // The rival explains as much of its own: a real ambiguity.
+    assert!(!dominated(2.0 * min, 2.0 * min, &cfg));
+    // Both explain the same points (a symmetric room): nothing decides.
+    assert!(!dominated(0.0, 0.0, &cfg));
+    assert!(!dominated(0.5 * min, 0.0, &cfg));
+}
