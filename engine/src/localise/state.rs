@@ -92,6 +92,15 @@ impl VerifiedHypothesis {
 pub struct StateConfig {
     /// Agreeing evaluations needed before a hypothesis becomes a fix.
     pub confirmations: usize,
+    /// Agreeing evaluations enough for a sure hypothesis: at least
+    /// `strong_inliers` inliers, a score of at least `sure_min_score` and a
+    /// measured structure fitness of at least `sure_min_structure` (a wrong
+    /// room or pose comes nowhere near these).
+    pub sure_confirmations: usize,
+    /// See `sure_confirmations`.
+    pub sure_min_score: f32,
+    /// See `sure_confirmations`.
+    pub sure_min_structure: f32,
     /// Hypotheses agree when within this translation (metres)…
     pub agree_translation_m: f32,
     /// …and this rotation (degrees).
@@ -123,6 +132,9 @@ impl Default for StateConfig {
     fn default() -> Self {
         StateConfig {
             confirmations: 3,
+            sure_confirmations: 2,
+            sure_min_score: 0.75,
+            sure_min_structure: 0.95,
             agree_translation_m: 0.15,
             agree_rotation_deg: 5.0,
             min_inliers: 4,
@@ -238,6 +250,19 @@ impl Localiser {
                 .is_none_or(|f| f >= self.cfg.min_structure_fitness)
     }
 
+    /// Agreeing evaluations `h` needs to become the fix from Lost or Candidate.
+    fn confirmations_for(&self, h: &VerifiedHypothesis) -> usize {
+        let sure = h.inliers >= self.cfg.strong_inliers
+            && h.score() >= self.cfg.sure_min_score
+            && h.structure_fitness
+                .is_some_and(|f| f >= self.cfg.sure_min_structure);
+        if sure {
+            self.cfg.sure_confirmations.min(self.cfg.confirmations)
+        } else {
+            self.cfg.confirmations
+        }
+    }
+
     fn confidence_of(&self, h: &VerifiedHypothesis, agreements: usize) -> f32 {
         let support = 1.0 - (-(h.inliers as f32) / 6.0).exp();
         let confirm = (agreements as f32 / (self.cfg.confirmations as f32 + 2.0)).min(1.0);
@@ -322,7 +347,7 @@ impl Localiser {
         }
         match &self.pending {
             None => self.state = TrackingState::Lost,
-            Some(p) if p.agreements >= self.cfg.confirmations => {
+            Some(p) if p.agreements >= self.confirmations_for(&p.hyp) => {
                 let hyp = p.hyp.clone();
                 log::debug!(
                     "fix: scene {}, {} inliers, fitness {:.2}, object fitness {:.2}, structure fitness {:?}, {} agreements",
@@ -471,6 +496,65 @@ mod tests {
             [StateEvent::Localised { scene: 0, .. }]
         ));
         assert!(l.confidence() > 0.0 && l.confidence() <= 1.0);
+    }
+
+    #[test]
+    fn a_sure_hypothesis_fixes_after_fewer_agreements() {
+        let sure = |x: f32| VerifiedHypothesis {
+            fitness: 0.9,
+            object_fitness: 0.8,
+            structure_fitness: Some(0.98),
+            ..hyp(0, x, 6)
+        };
+        // Two inliers pass the gate here but are not enough to be sure.
+        let cfg = StateConfig {
+            min_inliers: 2,
+            strong_inliers: 3,
+            ..StateConfig::default()
+        };
+        let mut l = Localiser::new(cfg.clone());
+        assert!(l.update(Some(sure(1.0)), None).is_empty());
+        let ev = l.update(Some(sure(1.01)), None);
+        assert_eq!(l.state(), TrackingState::Localised);
+        assert!(matches!(
+            ev.as_slice(),
+            [StateEvent::Localised { scene: 0, .. }]
+        ));
+        // Without a measured structure fitness, or with too few inliers, or
+        // when the two disagree: the full count.
+        for (a, b) in [
+            (
+                VerifiedHypothesis {
+                    structure_fitness: None,
+                    ..sure(1.0)
+                },
+                VerifiedHypothesis {
+                    structure_fitness: None,
+                    ..sure(1.01)
+                },
+            ),
+            (
+                VerifiedHypothesis {
+                    inliers: 2,
+                    ..sure(1.0)
+                },
+                VerifiedHypothesis {
+                    inliers: 2,
+                    ..sure(1.01)
+                },
+            ),
+            (sure(1.0), sure(2.0)),
+        ] {
+            let mut l = Localiser::new(cfg.clone());
+            l.update(Some(a), None);
+            l.update(Some(b.clone()), None);
+            assert_ne!(l.state(), TrackingState::Localised);
+            // A third agreeing evaluation fixes any of them that pass the gate.
+            if b.structure_fitness.is_none() || b.inliers == 2 {
+                l.update(Some(b), None);
+                assert_eq!(l.state(), TrackingState::Localised);
+            }
+        }
     }
 
     #[test]
