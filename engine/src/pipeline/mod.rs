@@ -99,6 +99,11 @@ pub struct EngineConfig {
     /// Least coarse agreement (generous tolerances, at the unrefined pose) for a
     /// hypothesis to be refined by ICP at all.
     pub coarse_min_agreement: f32,
+    /// Least agreement (the coarse look's points, verification tolerances) after
+    /// ICP's coarse stage for a hypothesis to go on to the polish stage. On the
+    /// t10 rescans every hypothesis that ended at a fitness of 0.3 or more had
+    /// at least 0.25 here, every one that ended at 0.5 or more at least 0.47.
+    pub min_coarse_stage_agreement: f32,
     /// Live structure points (thinned) needed to judge a hypothesis's structure
     /// fitness at all; with fewer it is not judged.
     pub structure_verify_min_points: usize,
@@ -174,6 +179,7 @@ impl Default for EngineConfig {
             object_verify_points: 1500,
             agreement: Agreement::default(),
             coarse_min_agreement: 0.25,
+            min_coarse_stage_agreement: 0.2,
             track_min_fitness: 0.35,
             ambiguity_ratio: 0.85,
             dominance_min_exclusive: 0.05,

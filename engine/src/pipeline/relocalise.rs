@@ -19,7 +19,9 @@ use crate::localise::state::VerifiedHypothesis;
 use crate::localise::verify::{
     Agreement, LiveSample, VerificationTarget, agreement, agreement_mask,
 };
-use crate::localise::{IcpTarget, find_hypotheses, inliers_of, outside_inliers};
+use crate::localise::{
+    IcpConfig, IcpResult, IcpTarget, find_hypotheses, inliers_of, outside_inliers,
+};
 use crate::matching::{LiveQuery, find_candidates, rank_scenes, scene_search_correspondences};
 
 #[cfg(test)]
@@ -30,6 +32,35 @@ mod tests;
 /// than 0.3 m or 10° apart where the live data is.
 fn distinct(a: &VerifiedHypothesis, b: &VerifiedHypothesis) -> bool {
     a.scene != b.scene || !a.difference(b).within(0.3, 10.0)
+}
+
+/// `cfg` as consecutive ICP runs: the iterations while the radius shrinks to
+/// `final_max_distance`, then the rest at that radius (one run when the radius
+/// does not shrink or the iterations end before it is reached).
+fn split_at_final_radius(cfg: &IcpConfig) -> Vec<IcpConfig> {
+    if !(cfg.shrink < 1.0 && cfg.initial_max_distance > cfg.final_max_distance) {
+        return vec![cfg.clone()];
+    }
+    let mut d = cfg.initial_max_distance;
+    let mut n = 1;
+    while d > cfg.final_max_distance {
+        d = (d * cfg.shrink).max(cfg.final_max_distance);
+        n += 1;
+    }
+    if n >= cfg.max_iterations {
+        return vec![cfg.clone()];
+    }
+    vec![
+        IcpConfig {
+            max_iterations: n,
+            ..cfg.clone()
+        },
+        IcpConfig {
+            max_iterations: cfg.max_iterations - n,
+            initial_max_distance: cfg.final_max_distance,
+            ..cfg.clone()
+        },
+    ]
 }
 
 /// Shares of the points usable in both masks (`Some`) that only `a` marks true
@@ -230,17 +261,55 @@ impl Relocaliser {
         // and the polish stage settles the pose on all of them.
         // Neither stage's own fitness is used: the agreement below judges the pose.
         let coarse_source = thin(&live.surface.points, self.cfg.icp_coarse_points);
+        // The coarse stage runs in two parts: until its radius has shrunk to the
+        // final one, then on at that radius. A pose that the first part leaves
+        // far from the surface does not recover: it goes no further.
+        let parts = split_at_final_radius(&self.cfg.icp);
+        let mut first = None;
+        for (part, cfg) in parts.iter().enumerate() {
+            let from = first
+                .as_ref()
+                .map_or(*init, |f: &IcpResult| f.T_map_session);
+            let r = match target.surface.refine_unscored(&coarse_source, &from, cfg) {
+                Ok(r) => r,
+                Err(e) => {
+                    log::trace!("verification failed: {e}");
+                    return None;
+                }
+            };
+            let done = r.converged;
+            first = Some(match first {
+                Some(f) => IcpResult {
+                    iterations: f.iterations + r.iterations,
+                    ..r
+                },
+                None => r,
+            });
+            if part + 1 < parts.len() {
+                let T = first.as_ref().map_or(*init, |f| f.T_map_session);
+                let early = agreement(&target.surface, &[], &live.coarse, &T, &self.cfg.agreement);
+                if early < self.cfg.min_coarse_stage_agreement {
+                    log::trace!(
+                        "scene {scene}: agreement {early:.3} as the coarse stage's radius settles: dropped"
+                    );
+                    return None;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        let first = first?;
         let staged = target
             .surface
-            .refine_unscored(&coarse_source, init, &self.cfg.icp)
-            .and_then(|first| {
-                let mut second = target.surface.refine_unscored(
-                    &live.surface.points,
-                    &first.T_map_session,
-                    &self.cfg.icp_polish,
-                )?;
+            .refine_unscored(
+                &live.surface.points,
+                &first.T_map_session,
+                &self.cfg.icp_polish,
+            )
+            .map(|mut second| {
                 second.iterations += first.iterations;
-                Ok(second)
+                second
             });
         match staged {
             Ok(r) => {

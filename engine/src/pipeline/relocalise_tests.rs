@@ -251,3 +251,39 @@ fn a_rival_explaining_little_of_its_own_is_dominated() {
     assert!(!dominated(0.0, 0.0, &cfg));
     assert!(!dominated(0.5 * min, 0.0, &cfg));
 }
+
+#[test]
+fn the_coarse_stage_splits_where_its_radius_settles() {
+    let cfg = IcpConfig {
+        initial_max_distance: 0.5,
+        final_max_distance: 0.1,
+        shrink: 0.85,
+        max_iterations: 40,
+        ..IcpConfig::default()
+    };
+    let parts = split_at_final_radius(&cfg);
+    assert_eq!(parts.len(), 2);
+    // 0.5 · 0.85^10 < 0.1: the eleventh iteration is the first at 0.1.
+    assert_eq!(parts[0].max_iterations, 11);
+    assert_eq!(parts[0].initial_max_distance, 0.5);
+    assert_eq!(parts[1].max_iterations, 29);
+    assert_eq!(parts[1].initial_max_distance, 0.1);
+    assert_eq!(parts[1].final_max_distance, 0.1);
+    // No shrinking, or too few iterations to reach the final radius: one run.
+    for one in [
+        IcpConfig {
+            shrink: 1.0,
+            ..cfg.clone()
+        },
+        IcpConfig {
+            max_iterations: 11,
+            ..cfg.clone()
+        },
+        IcpConfig {
+            initial_max_distance: 0.1,
+            ..cfg.clone()
+        },
+    ] {
+        assert_eq!(split_at_final_radius(&one), vec![one.clone()]);
+    }
+}
