@@ -16,6 +16,7 @@
 //! [`Engine::shutdown`] drains the queues and joins the threads.
 
 mod engine;
+mod hypothesis_checks;
 mod relocalise;
 pub mod scan_query;
 mod stages;

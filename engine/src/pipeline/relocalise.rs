@@ -11,6 +11,7 @@ use std::sync::Arc;
 use nalgebra::Vector3;
 
 use super::EngineConfig;
+use super::hypothesis_checks::{distinct, dominated, exclusive_shares, split_at_final_radius};
 use crate::db::{EmbeddingIndex, Scene, SceneDatabase};
 use crate::frame::{Pose, centroid};
 use crate::localise::correspondence::Correspondence;
@@ -19,73 +20,12 @@ use crate::localise::state::VerifiedHypothesis;
 use crate::localise::verify::{
     Agreement, LiveSample, VerificationTarget, agreement, agreement_mask,
 };
-use crate::localise::{
-    IcpConfig, IcpResult, IcpTarget, find_hypotheses, inliers_of, outside_inliers,
-};
+use crate::localise::{IcpResult, IcpTarget, find_hypotheses, inliers_of, outside_inliers};
 use crate::matching::{LiveQuery, find_candidates, rank_scenes, scene_search_correspondences};
 
 #[cfg(test)]
 #[path = "relocalise_tests.rs"]
 mod tests;
-
-/// Whether two verified poses are different answers: other scenes, or poses more
-/// than 0.3 m or 10° apart where the live data is.
-fn distinct(a: &VerifiedHypothesis, b: &VerifiedHypothesis) -> bool {
-    a.scene != b.scene || !a.difference(b).within(0.3, 10.0)
-}
-
-/// `cfg` as consecutive ICP runs: the iterations while the radius shrinks to
-/// `final_max_distance`, then the rest at that radius (one run when the radius
-/// does not shrink or the iterations end before it is reached).
-fn split_at_final_radius(cfg: &IcpConfig) -> Vec<IcpConfig> {
-    if !(cfg.shrink < 1.0 && cfg.initial_max_distance > cfg.final_max_distance) {
-        return vec![cfg.clone()];
-    }
-    let mut d = cfg.initial_max_distance;
-    let mut n = 1;
-    while d > cfg.final_max_distance {
-        d = (d * cfg.shrink).max(cfg.final_max_distance);
-        n += 1;
-    }
-    if n >= cfg.max_iterations {
-        return vec![cfg.clone()];
-    }
-    vec![
-        IcpConfig {
-            max_iterations: n,
-            ..cfg.clone()
-        },
-        IcpConfig {
-            max_iterations: cfg.max_iterations - n,
-            initial_max_distance: cfg.final_max_distance,
-            ..cfg.clone()
-        },
-    ]
-}
-
-/// Shares of the points usable in both masks (`Some`) that only `a` marks true
-/// and that only `b` marks true; (0, 0) when none is usable.
-fn exclusive_shares(a: &[Option<bool>], b: &[Option<bool>]) -> (f32, f32) {
-    let (mut used, mut only_a, mut only_b) = (0usize, 0usize, 0usize);
-    for (x, y) in a.iter().zip(b) {
-        if let (Some(x), Some(y)) = (x, y) {
-            used += 1;
-            only_a += usize::from(*x && !*y);
-            only_b += usize::from(*y && !*x);
-        }
-    }
-    if used == 0 {
-        return (0.0, 0.0);
-    }
-    (only_a as f32 / used as f32, only_b as f32 / used as f32)
-}
-
-/// Whether a rival that explains `only_rival` of the live surface that the best
-/// does not, while the best explains `only_best` that the rival does not, is
-/// no rival (see [`EngineConfig::dominance_min_exclusive`]).
-fn dominated(only_best: f32, only_rival: f32, cfg: &EngineConfig) -> bool {
-    only_best >= cfg.dominance_min_exclusive && only_rival <= cfg.dominance_max_ratio * only_best
-}
 
 /// Every `stride`-th point so that at most `max` remain.
 pub(crate) fn thin<T: Copy>(items: &[T], max: usize) -> Vec<T> {
