@@ -94,9 +94,11 @@ pub fn agreement(
     T_map_session: &Pose,
     tol: &Agreement,
 ) -> f32 {
-    let mask = agreement_mask(target, target_colors, live, T_map_session, tol);
-    let used = mask.iter().flatten().count();
-    let good = mask.iter().filter(|m| **m == Some(true)).count();
+    let (mut used, mut good) = (0usize, 0usize);
+    for a in point_agreements(target, target_colors, live, T_map_session, tol).flatten() {
+        used += 1;
+        good += usize::from(a);
+    }
     if used == 0 {
         0.0
     } else {
@@ -113,6 +115,17 @@ pub fn agreement_mask(
     T_map_session: &Pose,
     tol: &Agreement,
 ) -> Vec<Option<bool>> {
+    point_agreements(target, target_colors, live, T_map_session, tol).collect()
+}
+
+/// The per-point test behind [`agreement`] and [`agreement_mask`].
+fn point_agreements<'a>(
+    target: &'a IcpTarget,
+    target_colors: &'a [[u8; 3]],
+    live: &'a LiveSample,
+    T_map_session: &'a Pose,
+    tol: &'a Agreement,
+) -> impl Iterator<Item = Option<bool>> + 'a {
     let use_colour = !target_colors.is_empty()
         && target_colors.len() == target.len()
         && live.colors.len() == live.points.len();
@@ -120,7 +133,7 @@ pub fn agreement_mask(
         .iter()
         .zip(&live.normals)
         .enumerate()
-        .map(|(i, (p, n))| {
+        .map(move |(i, (p, n))| {
             let len = n.norm();
             if !(len.is_finite() && len > 1e-6 && p.coords.iter().all(|v| v.is_finite())) {
                 return None;
@@ -143,7 +156,6 @@ pub fn agreement_mask(
                     && colour_ok,
             )
         })
-        .collect()
 }
 
 #[cfg(test)]

@@ -205,11 +205,9 @@ impl Relocaliser {
         // final one, then on at that radius. A pose that the first part leaves
         // far from the surface does not recover: it goes no further.
         let parts = split_at_final_radius(&self.cfg.icp);
-        let mut first = None;
+        let mut first: Option<IcpResult> = None;
         for (part, cfg) in parts.iter().enumerate() {
-            let from = first
-                .as_ref()
-                .map_or(*init, |f: &IcpResult| f.T_map_session);
+            let from = first.as_ref().map_or(*init, |f| f.T_map_session);
             let r = match target.surface.refine_unscored(&coarse_source, &from, cfg) {
                 Ok(r) => r,
                 Err(e) => {
@@ -217,16 +215,10 @@ impl Relocaliser {
                     return None;
                 }
             };
-            let done = r.converged;
-            first = Some(match first {
-                Some(f) => IcpResult {
-                    iterations: f.iterations + r.iterations,
-                    ..r
-                },
-                None => r,
-            });
+            let (T, done) = (r.T_map_session, r.converged);
+            let iterations = r.iterations + first.as_ref().map_or(0, |f| f.iterations);
+            first = Some(IcpResult { iterations, ..r });
             if part + 1 < parts.len() {
-                let T = first.as_ref().map_or(*init, |f| f.T_map_session);
                 let early = agreement(&target.surface, &[], &live.coarse, &T, &self.cfg.agreement);
                 if early < self.cfg.min_coarse_stage_agreement {
                     log::trace!(
