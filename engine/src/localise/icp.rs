@@ -17,6 +17,8 @@
 //! [`IcpResult::fitness`], which callers gate on.
 
 use kiddo::{ImmutableKdTree, SquaredEuclidean};
+
+use super::closest_grid::ClosestPointGrid;
 use nalgebra::{Isometry3, Matrix6, Point3, Translation3, UnitQuaternion, Vector3, Vector6};
 use serde::{Deserialize, Serialize};
 
@@ -152,6 +154,9 @@ pub struct IcpTarget {
     points: Vec<Point3<f32>>,
     normals: Vec<Vector3<f32>>,
     near: std::collections::HashSet<(i32, i32, i32)>,
+    /// Optional closest-point table, answering radius-bounded queries within its
+    /// reach ([`IcpTarget::with_lookup`]).
+    lookup: Option<ClosestPointGrid>,
 }
 
 fn near_cell(p: &Point3<f32>) -> (i32, i32, i32) {
@@ -229,7 +234,24 @@ impl IcpTarget {
             points,
             normals: unit,
             near,
+            lookup: None,
         })
+    }
+
+    /// This target with a closest-point table of `cell` metres filled within
+    /// `reach` metres of the points (at most `max_cells` cells; beyond that the
+    /// target stays as it is). With it, radius-bounded queries up to `reach`
+    /// ([`IcpTarget::nearest_within`], ICP correspondences) return the point
+    /// nearest the query's cell centre, within half a cell diagonal of the true
+    /// nearest distance: for coarse registration stages, not final accuracy.
+    pub fn with_lookup(mut self, cell: f32, reach: f32, max_cells: usize) -> IcpTarget {
+        self.lookup = ClosestPointGrid::new(&self.points, cell, reach, max_cells);
+        self
+    }
+
+    /// The closest-point table, when there is one.
+    pub fn lookup(&self) -> Option<&ClosestPointGrid> {
+        self.lookup.as_ref()
     }
 
     /// The target points, map frame.
@@ -265,8 +287,15 @@ impl IcpTarget {
 
     /// The nearest target point to `p` if it lies within `radius`: its index and
     /// distance. Far points are answered from the occupancy cells without a tree
-    /// search when `radius` is within the cells' reach (0.5 m).
+    /// search when `radius` is within the cells' reach (0.5 m). With a
+    /// closest-point table ([`IcpTarget::with_lookup`]) and `radius` within its
+    /// reach, the table answers (approximately) instead.
     pub fn nearest_within(&self, p: &Point3<f32>, radius: f32) -> Option<(usize, f32)> {
+        if let Some(g) = self.lookup.as_ref().filter(|g| radius <= g.reach()) {
+            let i = g.nearest(p)?;
+            let d = (self.points.get(i)? - p).norm();
+            return (d <= radius).then_some((i, d));
+        }
         if radius <= NEAR_CELL_M * NEAR_DILATION as f32 && !self.near.contains(&near_cell(p)) {
             return None;
         }

@@ -324,3 +324,68 @@ fn staged_refinement_with_engine_defaults_converges_from_twelve_degrees() {
             .is_err()
     );
 }
+
+#[test]
+fn a_lookup_table_brings_a_coarse_stage_within_the_polish_stage_reach() {
+    let (tp, tn) = sample(&corner_room(), 40_000, 1, 0.0);
+    let exact = IcpTarget::new(tp.clone(), tn.clone()).unwrap();
+    let table = IcpTarget::new(tp, tn)
+        .unwrap()
+        .with_lookup(0.04, 0.5, 1 << 24);
+    assert!(table.lookup().is_some());
+    let (src, centroid) = source(1_000, 2);
+    let session_centroid = truth().inverse() * centroid;
+    let coarse = IcpConfig {
+        initial_max_distance: 0.5,
+        final_max_distance: 0.1,
+        shrink: 0.85,
+        max_iterations: 40,
+        ..Default::default()
+    };
+    let polish = IcpConfig {
+        initial_max_distance: 0.1,
+        final_max_distance: 0.05,
+        shrink: 0.75,
+        max_iterations: 10,
+        ..Default::default()
+    };
+    let init = disturbed(
+        10.0,
+        Vector3::new(0.3, -0.5, 1.0),
+        centroid,
+        Vector3::new(0.0, -0.12, 0.16),
+    );
+    let rough = table.refine_unscored(&src, &init, &coarse).unwrap();
+    let near = pose_difference(&rough.T_map_session, &truth(), &session_centroid);
+    // Approximate pairs, but point-to-plane residuals on a densely sampled
+    // surface: close; the polish stage on the exact target finishes the job.
+    assert!(
+        near.translation_m < 0.01 && near.rotation_deg() < 0.5,
+        "{near:?}"
+    );
+    let fine = exact.refine(&src, &rough.T_map_session, &polish).unwrap();
+    let after = pose_difference(&fine.T_map_session, &truth(), &session_centroid);
+    assert!(
+        after.translation_m < 0.005 && after.rotation_deg() < 0.3,
+        "{after:?}"
+    );
+    // Bounded queries within the table's reach are answered from it; beyond
+    // its reach, the tree answers exactly.
+    let q = truth() * src[0] + Vector3::new(0.0, 0.0, 0.3);
+    let (i, d) = table.nearest_within(&q, 0.5).unwrap();
+    let (_, exact_d) = exact.nearest(&q).unwrap();
+    assert!(d >= exact_d && d <= exact_d + 0.14, "{d} vs {exact_d}");
+    assert_eq!(table.points()[i], exact.points()[i]);
+    assert_eq!(table.nearest_within(&q, 0.6), exact.nearest_within(&q, 0.6));
+    let differ = src
+        .iter()
+        .filter(|p| {
+            let q = truth() * **p + Vector3::new(0.0, 0.0, 0.2);
+            table.nearest_within(&q, 0.5) != exact.nearest_within(&q, 0.5)
+        })
+        .count();
+    assert!(
+        differ > 100,
+        "the table answered like the tree ({differ} differ)"
+    );
+}

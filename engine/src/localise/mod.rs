@@ -21,6 +21,7 @@
 //! through a gate on its inlier count and [`RansacOutcome::score_ratio`], and an
 //! ICP refinement only through a gate on [`IcpResult::fitness`].
 
+pub mod closest_grid;
 pub mod compare;
 pub mod correspondence;
 pub mod error;

@@ -45,6 +45,10 @@ impl Default for Agreement {
 pub struct VerificationTarget {
     /// Structure and object points with normals (also the ICP target).
     pub surface: IcpTarget,
+    /// `surface` thinned to one point per cell of a few centimetres: the target
+    /// of the coarse look and the coarse ICP stage, whose tolerances are a
+    /// decimetre or more (a smaller index answers faster).
+    pub coarse: IcpTarget,
     /// Object points only, with normals.
     pub objects: Option<IcpTarget>,
     /// Structure points only (walls, floor), with normals.

@@ -79,6 +79,13 @@ pub struct EngineConfig {
     /// Of those, at most this many (evenly thinned) drive the coarse ICP stage of a
     /// verification; the polish stage uses all `icp_source_points`.
     pub icp_coarse_points: usize,
+    /// Cell of the thinned map surface the coarse look and the coarse ICP stage
+    /// align to, metres (one map point per cell).
+    pub coarse_target_cell_m: f32,
+    /// Scenes whose verification targets (search trees and closest-point
+    /// tables, a few to tens of megabytes each) are kept between rounds; the
+    /// least recently used is dropped and rebuilt when needed again.
+    pub max_cached_targets: usize,
     /// Hypotheses verified per candidate scene.
     pub verify_per_scene: usize,
     /// Scenes tried per relocalisation round, best by descriptor evidence first.
@@ -172,6 +179,8 @@ impl Default for EngineConfig {
             min_instance_points: 30,
             icp_source_points: 3000,
             icp_coarse_points: 1000,
+            coarse_target_cell_m: 0.04,
+            max_cached_targets: 16,
             verify_per_scene: 5,
             scenes_per_reloc: 3,
             extra_scenes_per_reloc: 2,

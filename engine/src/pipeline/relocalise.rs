@@ -5,15 +5,16 @@
 //! round can run on its own thread from a [`RoundInput`] taken at the frame it
 //! belongs to. Rounds are deterministic given their inputs and their order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use nalgebra::Vector3;
+use nalgebra::{Point3, Vector3};
 
 use super::EngineConfig;
 use super::hypothesis_checks::{distinct, dominated, exclusive_shares, split_at_final_radius};
 use crate::db::{EmbeddingIndex, Scene, SceneDatabase};
 use crate::frame::{Pose, centroid};
+use crate::fuse::voxel::VoxelKey;
 use crate::localise::correspondence::Correspondence;
 use crate::localise::pairs::{Direction, dominant_directions, pair_hypotheses};
 use crate::localise::state::VerifiedHypothesis;
@@ -41,6 +42,14 @@ const COARSE: Agreement = Agreement {
     min_cos: 0.5,
 };
 
+/// Reach of the coarse target's closest-point table: the coarse stage's widest
+/// radius (ICP starts at 0.5 m; the coarse look searches 0.4 m).
+const COARSE_REACH_M: f32 = 0.5;
+
+/// Largest closest-point table of one scene (four bytes a cell): a room with a
+/// metre of margin at 4 cm cells is a few million.
+const COARSE_MAX_CELLS: usize = 1 << 24;
+
 /// What a hypothesis is verified with: live points in the session frame.
 pub(crate) struct LiveSurface {
     /// A few hundred points of `surface`, for the coarse look before ICP.
@@ -54,10 +63,30 @@ pub(crate) struct LiveSurface {
     /// pair hypotheses).
     pub(crate) structure: LiveSample,
 }
+/// The first point (and its normal) of each cubic cell of `cell` metres, in
+/// the order of the points.
+pub(crate) fn one_per_cell(
+    points: &[Point3<f32>],
+    normals: &[Vector3<f32>],
+    cell: f32,
+) -> (Vec<Point3<f32>>, Vec<Vector3<f32>>) {
+    let mut seen = HashSet::new();
+    let (mut pts, mut ns) = (Vec::new(), Vec::new());
+    for (p, n) in points.iter().zip(normals) {
+        let key = VoxelKey::of(p, cell);
+        if key.is_some_and(|k| seen.insert(k)) {
+            pts.push(*p);
+            ns.push(*n);
+        }
+    }
+    (pts, ns)
+}
+
 /// The verification target of a database scene: structure and object points with
-/// normals, and the object points alone with their colours (points without a
-/// normal are left out). `None` when the scene has no usable point.
-fn verification_target(s: &Scene) -> Option<VerificationTarget> {
+/// normals, the same thinned to one point per `coarse_cell` metres, and the
+/// object points alone with their colours (points without a normal are left
+/// out). `None` when the scene has no usable point.
+fn verification_target(s: &Scene, coarse_cell: f32) -> Option<VerificationTarget> {
     let mut pts = Vec::new();
     let mut normals = Vec::new();
     for (p, n) in s.structure_points.iter().zip(&s.structure_normals) {
@@ -88,7 +117,16 @@ fn verification_target(s: &Scene) -> Option<VerificationTarget> {
     if !all_coloured {
         ocolors.clear();
     }
-    let surface = match IcpTarget::new(pts, normals) {
+    let (cpts, cnormals) = one_per_cell(&pts, &normals, coarse_cell);
+    let targets = IcpTarget::new(pts, normals).and_then(|surface| {
+        let coarse = IcpTarget::new(cpts, cnormals)?.with_lookup(
+            coarse_cell,
+            COARSE_REACH_M,
+            COARSE_MAX_CELLS,
+        );
+        Ok((surface, coarse))
+    });
+    let (surface, coarse) = match targets {
         Ok(t) => t,
         Err(e) => {
             log::warn!("scene {}: no ICP target: {e}", s.name);
@@ -97,6 +135,7 @@ fn verification_target(s: &Scene) -> Option<VerificationTarget> {
     };
     Some(VerificationTarget {
         surface,
+        coarse,
         objects: IcpTarget::new(opts, onormals).ok(),
         object_colors: ocolors,
         structure,
@@ -120,7 +159,12 @@ pub(crate) struct Relocaliser {
     cfg: EngineConfig,
     db: Arc<SceneDatabase>,
     index: EmbeddingIndex,
-    targets: BTreeMap<usize, Arc<VerificationTarget>>,
+    /// Verification targets of recently tried scenes, with the round counter of
+    /// their last use (at most `max_cached_targets`; the least recently used
+    /// goes first).
+    targets: BTreeMap<usize, (Arc<VerificationTarget>, u64)>,
+    /// Counts target look-ups (the recency clock of `targets`).
+    uses: u64,
     /// Dominant structure directions per scene (pair hypotheses).
     directions: BTreeMap<usize, Vec<Direction>>,
     /// Next scene of the round-robin in [`Relocaliser::scenes_to_try`].
@@ -135,6 +179,7 @@ impl Relocaliser {
             db,
             index,
             targets: BTreeMap::new(),
+            uses: 0,
             directions: BTreeMap::new(),
             next_scene: 0,
         }
@@ -169,14 +214,35 @@ impl Relocaliser {
         }
     }
 
+    /// The verification target of `scene`, built on first use and cached; the
+    /// cache keeps the `max_cached_targets` most recently used.
     fn target(&mut self, scene: usize) -> Option<Arc<VerificationTarget>> {
-        if let Some(t) = self.targets.get(&scene) {
+        self.uses += 1;
+        if let Some((t, used)) = self.targets.get_mut(&scene) {
+            *used = self.uses;
             return Some(t.clone());
         }
         let s = self.db.scenes.get(scene)?;
-        let t = Arc::new(verification_target(s)?);
-        self.targets.insert(scene, t.clone());
+        let t = Arc::new(verification_target(s, self.cfg.coarse_target_cell_m)?);
+        while self.targets.len() >= self.cfg.max_cached_targets.max(1) {
+            let Some(oldest) = self
+                .targets
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| *k)
+            else {
+                break;
+            };
+            self.targets.remove(&oldest);
+        }
+        self.targets.insert(scene, (t.clone(), self.uses));
         Some(t)
+    }
+
+    /// Number of cached verification targets.
+    #[cfg(test)]
+    pub(crate) fn cached_targets(&self) -> usize {
+        self.targets.len()
     }
 
     /// Verifies one pose (ICP from `init`, then agreement); see
@@ -191,7 +257,7 @@ impl Relocaliser {
         let target = self.target(scene)?;
         // A cheap look before ICP: most RANSAC poses of wrong matches put almost
         // nothing near the map surface, and refining them is what costs.
-        let coarse = agreement(&target.surface, &[], &live.coarse, init, &COARSE);
+        let coarse = agreement(&target.coarse, &[], &live.coarse, init, &COARSE);
         if coarse < self.cfg.coarse_min_agreement {
             log::trace!("scene {scene}: coarse agreement {coarse:.2}, not refined");
             return None;
@@ -208,7 +274,7 @@ impl Relocaliser {
         let mut first: Option<IcpResult> = None;
         for (part, cfg) in parts.iter().enumerate() {
             let from = first.as_ref().map_or(*init, |f| f.T_map_session);
-            let r = match target.surface.refine_unscored(&coarse_source, &from, cfg) {
+            let r = match target.coarse.refine_unscored(&coarse_source, &from, cfg) {
                 Ok(r) => r,
                 Err(e) => {
                     log::trace!("verification failed: {e}");
@@ -219,7 +285,7 @@ impl Relocaliser {
             let iterations = r.iterations + first.as_ref().map_or(0, |f| f.iterations);
             first = Some(IcpResult { iterations, ..r });
             if part + 1 < parts.len() {
-                let early = agreement(&target.surface, &[], &live.coarse, &T, &self.cfg.agreement);
+                let early = agreement(&target.coarse, &[], &live.coarse, &T, &self.cfg.agreement);
                 if early < self.cfg.min_coarse_stage_agreement {
                     log::trace!(
                         "scene {scene}: agreement {early:.3} as the coarse stage's radius settles: dropped"

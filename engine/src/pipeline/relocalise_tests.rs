@@ -187,7 +187,14 @@ fn the_walls_of_a_room_of_another_shape_do_not_agree() {
         (Point3::new(1.5, 1.0, 0.6), Vector3::new(1.6, 0.8, 1.2)),
     ];
     let map = room(&objects);
-    let mut r = relocaliser(map.clone());
+    // The coarse look before ICP may already refuse the larger room (most of
+    // its floor and walls are far from the map); let the pose through to test
+    // what the structure fitness says.
+    let cfg = EngineConfig {
+        coarse_min_agreement: 0.0,
+        ..EngineConfig::default()
+    };
+    let mut r = relocaliser_with(map.clone(), cfg);
     // The mapped room itself: objects and walls agree.
     let same = r.verify(0, &Pose::identity(), 3, &live_of(&map)).unwrap();
     assert!(same.structure_fitness.unwrap() > 0.9, "{same:?}");
@@ -211,4 +218,38 @@ fn the_walls_of_a_room_of_another_shape_do_not_agree() {
             .structure_fitness,
         None
     );
+}
+
+#[test]
+fn the_target_cache_keeps_the_most_recently_used_scenes() {
+    let objects = [(Point3::new(-2.0, -1.2, 0.45), Vector3::new(0.8, 0.5, 0.9))];
+    let mut db = SceneDatabase::new();
+    for i in 0..3 {
+        let mut s = room(&objects);
+        s.name = format!("room {i}");
+        db.add_scene(s).unwrap();
+    }
+    let index = EmbeddingIndex::build(&db, Modality::Point).unwrap();
+    let cfg = EngineConfig {
+        max_cached_targets: 2,
+        ..EngineConfig::default()
+    };
+    let mut r = Relocaliser::new(cfg, Arc::new(db), index);
+    let a = r.target(0).unwrap();
+    let b0 = r.target(1).unwrap();
+    // Scene 0 used again: scene 1 is now the least recently used.
+    assert!(Arc::ptr_eq(&a, &r.target(0).unwrap()));
+    r.target(2).unwrap();
+    assert_eq!(r.cached_targets(), 2);
+    // Scene 0 stayed; scene 1 was dropped and is rebuilt when needed.
+    assert!(Arc::ptr_eq(&a, &r.target(0).unwrap()));
+    let b = r.target(1).unwrap();
+    assert_eq!(r.cached_targets(), 2);
+    // Rebuilt: a new target (2 was the least recently used and went).
+    assert!(!Arc::ptr_eq(&b, &b0));
+    assert!(Arc::ptr_eq(&b, &r.target(1).unwrap()));
+    assert!(r.target(3).is_none());
+    // The coarse target is the surface thinned, with a closest-point table.
+    assert!(b.coarse.len() < b.surface.len());
+    assert!(b.coarse.lookup().is_some());
 }
