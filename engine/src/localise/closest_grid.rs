@@ -107,7 +107,13 @@ impl ClosestPointGrid {
         }
         let [nx, ny, _] = self.dims;
         let strides = [1, nx, nx * ny];
-        let mut line = LineTransform::default();
+        // Distances beyond the reach are never wanted, and a cell that far from
+        // every point of its line passes nothing on: it drops out.
+        let limit = (self.reach / self.cell).powi(2);
+        let mut line = LineTransform {
+            limit,
+            ..LineTransform::default()
+        };
         for axis in 0..3 {
             let len = self.dims[axis];
             let (a, b) = match axis {
@@ -122,7 +128,6 @@ impl ClosestPointGrid {
                 }
             }
         }
-        let limit = (self.reach / self.cell).powi(2);
         for (d, s) in dist.iter().zip(self.nearest.iter_mut()) {
             if d.is_nan() || *d > limit {
                 *s = NONE;
@@ -178,6 +183,8 @@ impl ClosestPointGrid {
 /// Scratch space of the one-dimensional distance transform.
 #[derive(Default)]
 struct LineTransform {
+    /// Largest squared distance kept (cells²); larger ones become infinite.
+    limit: f32,
     f: Vec<f32>,
     site: Vec<u32>,
     v: Vec<usize>,
@@ -206,7 +213,7 @@ impl LineTransform {
         self.z.clear();
         for q in 0..len {
             let fq = self.f[q];
-            if !fq.is_finite() {
+            if fq.is_nan() || fq > self.limit {
                 continue;
             }
             let qf = q as f32;
@@ -239,8 +246,14 @@ impl LineTransform {
             }
             let p = self.v[k];
             let c = start + q * stride;
-            dist[c] = (qf - p as f32).powi(2) + self.f[p];
-            sites[c] = self.site[p];
+            let d = (qf - p as f32).powi(2) + self.f[p];
+            if d <= self.limit {
+                dist[c] = d;
+                sites[c] = self.site[p];
+            } else {
+                dist[c] = f32::INFINITY;
+                sites[c] = NONE;
+            }
         }
     }
 }

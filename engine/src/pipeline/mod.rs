@@ -179,7 +179,7 @@ impl Default for EngineConfig {
             min_instance_points: 30,
             icp_source_points: 3000,
             icp_coarse_points: 1000,
-            coarse_target_cell_m: 0.04,
+            coarse_target_cell_m: 0.05,
             max_cached_targets: 16,
             verify_per_scene: 5,
             scenes_per_reloc: 3,

@@ -47,7 +47,7 @@ const COARSE: Agreement = Agreement {
 const COARSE_REACH_M: f32 = 0.5;
 
 /// Largest closest-point table of one scene (four bytes a cell): a room with a
-/// metre of margin at 4 cm cells is a few million.
+/// metre of margin at 5 cm cells is one to two million.
 const COARSE_MAX_CELLS: usize = 1 << 24;
 
 /// What a hypothesis is verified with: live points in the session frame.
