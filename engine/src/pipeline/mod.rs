@@ -101,6 +101,12 @@ pub struct EngineConfig {
     pub object_verify_points: usize,
     /// Tolerances of the verification agreement tests.
     pub agreement: Agreement,
+    /// Tolerances of the structure fitness: the agreement tolerances with a
+    /// wider search, so that a live wall or floor point where the map's
+    /// surface has a gap (behind furniture that has since gone, or simply not
+    /// scanned) agrees when it lies on the plane of the mapped surface around
+    /// the gap; a wall of another shape is still off that plane.
+    pub structure_agreement: Agreement,
     /// Least surface agreement of the current fix's re-verification for it to
     /// count as still verified (below the gate a new fix must pass: hysteresis).
     pub track_min_fitness: f32,
@@ -188,6 +194,10 @@ impl Default for EngineConfig {
             scene_min_similarity: 0.6,
             object_verify_points: 1500,
             agreement: Agreement::default(),
+            structure_agreement: Agreement {
+                search_radius: 0.6,
+                ..Agreement::default()
+            },
             coarse_min_agreement: 0.25,
             min_coarse_stage_agreement: 0.2,
             track_min_fitness: 0.35,

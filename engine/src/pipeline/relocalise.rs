@@ -321,7 +321,9 @@ impl Relocaliser {
                     .structure
                     .as_ref()
                     .filter(|_| live.structure.points.len() >= self.cfg.structure_verify_min_points)
-                    .map(|st| agreement(st, &[], &live.structure, &T, &tol));
+                    .map(|st| {
+                        agreement(st, &[], &live.structure, &T, &self.cfg.structure_agreement)
+                    });
                 Some(VerifiedHypothesis {
                     scene,
                     T_map_session: T,

@@ -253,3 +253,63 @@ fn the_target_cache_keeps_the_most_recently_used_scenes() {
     assert!(b.coarse.len() < b.surface.len());
     assert!(b.coarse.lookup().is_some());
 }
+
+#[test]
+fn a_gap_in_a_mapped_wall_does_not_count_against_the_structure() {
+    let objects = [
+        (Point3::new(-2.0, -1.2, 0.45), Vector3::new(0.8, 0.5, 0.9)),
+        (Point3::new(1.5, 1.0, 0.6), Vector3::new(1.6, 0.8, 1.2)),
+    ];
+    let full = room(&objects);
+    // The wall at y = -2 as the live structure (session frame = map frame).
+    let wall: Vec<(Point3<f32>, Vector3<f32>)> = full
+        .structure_points
+        .iter()
+        .zip(&full.structure_normals)
+        .filter(|(p, _)| p.y < -1.99 && p.z > 0.05)
+        .map(|(p, n)| (*p, *n))
+        .collect();
+    let live_with = |shift: f32| {
+        let mut live = live_of(&full);
+        live.structure = LiveSample {
+            points: wall.iter().map(|(p, _)| p - Vector3::y() * shift).collect(),
+            normals: wall.iter().map(|(_, n)| *n).collect(),
+            colors: Vec::new(),
+        };
+        live
+    };
+    // The map has not seen a metre-wide stretch of that wall (a cupboard stood
+    // there when it was scanned).
+    let mut gap = full.clone();
+    let keep: Vec<bool> = gap
+        .structure_points
+        .iter()
+        .map(|p| !(p.y < -1.99 && p.x.abs() < 0.5))
+        .collect();
+    let mut k = keep.iter();
+    gap.structure_points.retain(|_| *k.next().unwrap());
+    let mut k = keep.iter();
+    gap.structure_normals.retain(|_| *k.next().unwrap());
+    let st = |cfg: EngineConfig, live: &LiveSurface| {
+        relocaliser_with(gap.clone(), cfg)
+            .verify(0, &Pose::identity(), 3, live)
+            .and_then(|v| v.structure_fitness)
+            .unwrap()
+    };
+    let wide = EngineConfig::default();
+    let narrow = EngineConfig {
+        structure_agreement: wide.agreement,
+        ..wide.clone()
+    };
+    let (with_wide, with_narrow) = (
+        st(wide.clone(), &live_with(0.0)),
+        st(narrow, &live_with(0.0)),
+    );
+    // The gap is a sixth of the wall: the points in it lie on the plane of the
+    // mapped wall around it and agree with the wider search.
+    assert!(with_wide > 0.97, "{with_wide}");
+    assert!(with_narrow < 0.93, "{with_narrow}");
+    // A wall 30 cm further out (a room of another shape) is off that plane.
+    let moved = st(wide, &live_with(0.3));
+    assert!(moved < 0.1, "{moved}");
+}
