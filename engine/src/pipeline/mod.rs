@@ -118,6 +118,10 @@ pub struct EngineConfig {
     /// t10 rescans every hypothesis that ended at a fitness of 0.3 or more had
     /// at least 0.25 here, every one that ended at 0.5 or more at least 0.47.
     pub min_coarse_stage_agreement: f32,
+    /// Least agreement after the whole coarse stage for a relocalisation
+    /// hypothesis to be polished (the current fix's re-verification is always
+    /// polished: it is judged by its fitness alone).
+    pub min_polish_agreement: f32,
     /// Live structure points (thinned) needed to judge a hypothesis's structure
     /// fitness at all; with fewer it is not judged.
     pub structure_verify_min_points: usize,
@@ -200,6 +204,7 @@ impl Default for EngineConfig {
             },
             coarse_min_agreement: 0.25,
             min_coarse_stage_agreement: 0.2,
+            min_polish_agreement: 0.25,
             track_min_fitness: 0.35,
             ambiguity_ratio: 0.85,
             dominance_min_exclusive: 0.05,

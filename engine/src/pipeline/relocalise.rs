@@ -254,6 +254,35 @@ impl Relocaliser {
         inliers: usize,
         live: &LiveSurface,
     ) -> Option<VerifiedHypothesis> {
+        self.verify_gated(scene, init, inliers, live, 0.0)
+    }
+
+    /// A relocalisation hypothesis's verification: [`Relocaliser::verify`],
+    /// except that a pose the coarse stage leaves with less than
+    /// `min_polish_agreement` agreement is not polished. Such poses end far
+    /// below a score that could fix or rival a fix (on the seed-606 rescans,
+    /// none of the 17 % of polishes this drops scored above 0.22; a rival needs
+    /// 85 % of a fixable score, ≥ 0.34), and the polish on all live points is
+    /// what costs.
+    fn verify_hypothesis(
+        &mut self,
+        scene: usize,
+        init: &Pose,
+        inliers: usize,
+        live: &LiveSurface,
+    ) -> Option<VerifiedHypothesis> {
+        let gate = self.cfg.min_polish_agreement;
+        self.verify_gated(scene, init, inliers, live, gate)
+    }
+
+    fn verify_gated(
+        &mut self,
+        scene: usize,
+        init: &Pose,
+        inliers: usize,
+        live: &LiveSurface,
+        min_polish_agreement: f32,
+    ) -> Option<VerifiedHypothesis> {
         let target = self.target(scene)?;
         // A cheap look before ICP: most RANSAC poses of wrong matches put almost
         // nothing near the map surface, and refining them is what costs.
@@ -298,6 +327,21 @@ impl Relocaliser {
             }
         }
         let first = first?;
+        if min_polish_agreement > 0.0 {
+            let settled = agreement(
+                &target.coarse,
+                &[],
+                &live.coarse,
+                &first.T_map_session,
+                &self.cfg.agreement,
+            );
+            if settled < min_polish_agreement {
+                log::trace!(
+                    "scene {scene}: agreement {settled:.3} after the coarse stage: not polished"
+                );
+                return None;
+            }
+        }
         let staged = target
             .surface
             .refine_unscored(
@@ -393,7 +437,7 @@ impl Relocaliser {
         };
         let hyps = pair_hypotheses(corr, live_dirs, &map_dirs, &self.cfg.pairs);
         for h in hyps.iter().take(self.cfg.pair_hypotheses_per_scene) {
-            if let Some(mut v) = self.verify(scene, &h.T_map_session, 2, live) {
+            if let Some(mut v) = self.verify_hypothesis(scene, &h.T_map_session, 2, live) {
                 v.inliers = inliers_of(&v.T_map_session, corr, &self.cfg.ransac).len();
                 log::trace!(
                     "pair hypothesis {:?} of scene {scene} verified: {v:?}",
@@ -454,7 +498,7 @@ impl Relocaliser {
             let about_centre =
                 Pose::from_parts(nalgebra::Translation3::from(centre - turn * centre), turn);
             let init = about_centre * best.T_map_session;
-            if let Some(v) = self.verify(best.scene, &init, best.inliers, live) {
+            if let Some(v) = self.verify_hypothesis(best.scene, &init, best.inliers, live) {
                 let distinct = distinct(&v, best);
                 log::trace!(
                     "turned about {:?}: score {:.2} vs {:.2}, distinct {distinct}",
@@ -504,7 +548,9 @@ impl Relocaliser {
             };
             let before = verified.len();
             for h in outcome.hypotheses.iter().take(self.cfg.verify_per_scene) {
-                if let Some(v) = self.verify(scene, &h.T_map_session, h.inliers.len(), live) {
+                if let Some(v) =
+                    self.verify_hypothesis(scene, &h.T_map_session, h.inliers.len(), live)
+                {
                     verified.push(v);
                 }
             }
@@ -529,7 +575,8 @@ impl Relocaliser {
                 let rest = outside_inliers(&corr, &best.inliers);
                 if let Ok(alt) = find_hypotheses(&rest, &self.cfg.ransac) {
                     for h in alt.hypotheses.iter().take(2) {
-                        if let Some(v) = self.verify(scene, &h.T_map_session, h.inliers.len(), live)
+                        if let Some(v) =
+                            self.verify_hypothesis(scene, &h.T_map_session, h.inliers.len(), live)
                         {
                             verified.push(v);
                         }

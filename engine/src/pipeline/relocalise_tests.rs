@@ -313,3 +313,27 @@ fn a_gap_in_a_mapped_wall_does_not_count_against_the_structure() {
     let moved = st(wide, &live_with(0.3));
     assert!(moved < 0.1, "{moved}");
 }
+
+#[test]
+fn a_hypothesis_the_coarse_stage_leaves_off_the_surface_is_not_polished() {
+    let s = room(&[(Point3::new(-2.0, -1.2, 0.45), Vector3::new(0.8, 0.5, 0.9))]);
+    let live = live_of(&s);
+    // The true pose agrees almost everywhere: polished under the default gate.
+    let mut r = relocaliser(s.clone());
+    assert!(
+        r.verify_hypothesis(0, &Pose::identity(), 3, &live)
+            .is_some()
+    );
+    // A gate above what the coarse stage reaches: a relocalisation hypothesis
+    // stops there, while the current fix's re-verification is still polished.
+    let cfg = EngineConfig {
+        min_polish_agreement: 1.01,
+        ..EngineConfig::default()
+    };
+    let mut r = relocaliser_with(s, cfg);
+    assert!(
+        r.verify_hypothesis(0, &Pose::identity(), 3, &live)
+            .is_none()
+    );
+    assert!(r.verify(0, &Pose::identity(), 3, &live).is_some());
+}
