@@ -41,6 +41,10 @@ pub struct ChangeConfig {
     /// Added needs at most this share of the live points explained by the database
     /// (a fragment of a mapped object or of a wall is not a new object).
     pub max_explained_for_added: f32,
+    /// Added also needs at least this share of the live points nothing mapped
+    /// explains to lie where the scene's reference saw empty space
+    /// ([`crate::db::Scene::seen_space`], when the scene has one).
+    pub min_seen_empty_for_added: f32,
     /// Moved needs at least this share of the (aligned) database instance covered by
     /// the live object within `explain_radius_m` (a small partial view aligns anywhere).
     pub min_moved_coverage: f32,
@@ -137,6 +141,7 @@ impl Default for ChangeConfig {
             confirmations: 3,
             explain_radius_m: 0.08,
             max_explained_for_added: 0.3,
+            min_seen_empty_for_added: 0.5,
             min_moved_coverage: 0.2,
             max_present_for_unseen_move: 2,
             min_unseen_move_fit: 0.75,

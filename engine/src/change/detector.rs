@@ -311,12 +311,48 @@ impl ChangeDetector {
         hits as f32 / pts.len() as f32
     }
 
+    /// Whether the part of `pts` that no database instance or structure explains
+    /// (see [`Self::explained_share`]) lies mostly (`min_seen_empty_for_added`)
+    /// where the scene's reference saw empty space; true for a scene without a
+    /// seen space, false when every point is explained.
+    fn where_seen_empty(&self, scene: &Scene, pts: &[Point3<f32>]) -> bool {
+        let Some(space) = scene.seen_space.as_ref() else {
+            return true;
+        };
+        let pts = sample(pts, 200);
+        let r = self.cfg.explain_radius_m;
+        let near = self.grids_near(scene, &centroid(&pts));
+        let unexplained: Vec<Point3<f32>> = pts
+            .iter()
+            .filter(|p| {
+                !(near.iter().any(|g| g.any_within(p, r)) || self.structure.any_within(p, r))
+            })
+            .copied()
+            .collect();
+        let share = space.share_seen_empty(&unexplained);
+        log::trace!(
+            "{} of {} points unexplained, {share:.2} of them where the reference saw empty space",
+            unexplained.len(),
+            pts.len()
+        );
+        !unexplained.is_empty() && share >= self.cfg.min_seen_empty_for_added
+    }
+
     /// Whether the database instance's own place has been seen empty (at least
     /// `min_absent_frames / 2` frames showing the space behind it, more than frames
     /// showing its surface).
     fn seen_vacated(&self, di: usize) -> bool {
         self.db.get(di).is_some_and(|t| {
             2 * t.absent_frames >= self.cfg.min_absent_frames && t.absent_frames > t.present_frames
+        })
+    }
+
+    /// Whether the database instance has been seen in its own place (at least
+    /// `min_absent_frames` frames showing its surface, more than showing the
+    /// space behind it).
+    fn seen_in_place(&self, di: usize) -> bool {
+        self.db.get(di).is_some_and(|t| {
+            t.present_frames >= self.cfg.min_absent_frames && t.present_frames > t.absent_frames
         })
     }
 
@@ -424,8 +460,12 @@ impl ChangeDetector {
                 continue;
             }
             // Looks like a mapped object whose place is not confirmed occupied: if
-            // it does not align, it may be that object, moved and seen partially.
-            if self.seen_vacated(di) || self.not_seen_present(di) {
+            // it does not align, it may be that object, moved and seen partially
+            // (a place never seen: only within reach of a move inferred unseen).
+            if self.seen_vacated(di)
+                || (self.not_seen_present(di)
+                    && (inst.centroid - c).norm() <= self.cfg.max_unseen_move_m)
+            {
                 similar = true;
             }
             let db_pts = sample(&inst.points, 400);
@@ -493,8 +533,12 @@ impl ChangeDetector {
                     self.explained_share(scene, &obj.points_map) <= self.cfg.max_explained_for_added
                 });
             if e.translation_m > near && !self.seen_vacated(di) && !unseen_move {
-                // Still too much like a mapped object to be called new.
-                similar = true;
+                // Still too much like a mapped object to be called new, unless
+                // that object cannot be the one seen here: it was seen in its
+                // own place, or it is further than any move inferred unseen.
+                if !self.seen_in_place(di) && e.translation_m <= self.cfg.max_unseen_move_m {
+                    similar = true;
+                }
                 continue;
             }
             scores.push(fit_live * sim);
@@ -610,6 +654,13 @@ impl ChangeDetector {
         }
         decisions.extend(residuals.iter().map(|_| Decision::Added));
         let stable: Vec<&LiveObject> = stable.iter().copied().chain(residuals.iter()).collect();
+        // New only where the reference looked through empty space: elsewhere it
+        // may be a part of the room the reference never saw.
+        for (obj, d) in stable.iter().zip(decisions.iter_mut()) {
+            if matches!(d, Decision::Added) && !self.where_seen_empty(scene, &obj.points_map) {
+                *d = Decision::Unsure;
+            }
+        }
         // Where moved objects stand now (this round's and paired ones): a piece
         // of one of them is not a new object.
         let moved_here: Vec<Vec<Point3<f32>>> = stable

@@ -3,8 +3,8 @@
 use nalgebra::{Point3, UnitQuaternion, Vector3};
 
 use super::*;
-use crate::db::{DbInstance, Scene};
-use crate::frame::{CameraIntrinsics, DepthImage, Pose};
+use crate::db::{DbInstance, Scene, SeenSpaceBuilder};
+use crate::frame::{CameraIntrinsics, DepthImage, Pose, RgbImage, RgbdFrame};
 use crate::test_shapes::{box_instance, box_points};
 
 fn descriptor(seed: usize) -> Vec<f32> {
@@ -351,12 +351,18 @@ fn an_object_seen_in_its_place_is_not_moved_by_a_lookalike() {
     let s = scene();
     let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
     // Instance 2 is seen where it was (by depth; fusion has no live instance for it
-    // yet); an identical object 0.6 m away is not instance 2 moved, and since it
-    // cannot be told from a mapped object it is not reported as new either (a wrong
-    // event costs more than a missing one).
+    // yet); an identical object 0.6 m away is not instance 2 moved: it is a
+    // second one, new.
     let copy = box_points(Point3::new(1.5, 0.6, 3.0), Vector3::new(0.3, 0.5, 0.3));
     let events = run(&mut det, &s, &[0, 1, 2], &[live(51, copy, 2)]);
-    assert!(events.is_empty(), "{events:?}");
+    let kinds: Vec<ChangeKind> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, vec![ChangeKind::Added], "{events:?}");
+    // With instance 2's place seen empty, the copy is instance 2 moved: not new.
+    let copy = box_points(Point3::new(1.5, 0.6, 3.0), Vector3::new(0.3, 0.5, 0.3));
+    let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+    let events = run(&mut det, &s, &[0, 2], &[live(51, copy, 2)]);
+    let kinds: Vec<ChangeKind> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, vec![ChangeKind::Moved], "{events:?}");
     // With an unlike descriptor it is new.
     let copy = box_points(Point3::new(1.5, 0.6, 3.0), Vector3::new(0.3, 0.5, 0.3));
     let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
@@ -669,4 +675,109 @@ fn a_layer_just_in_front_of_a_wall_is_not_added() {
         vec![ChangeKind::Added],
         "{events:?}"
     );
+}
+
+#[test]
+fn a_new_object_is_added_only_where_the_reference_saw_empty_space() {
+    // The reference looked from the origin along +z at a wall 5 m away, except
+    // through the left half of the image (x < 0), where a cupboard 2 m away hid
+    // everything behind it.
+    let mut s = scene();
+    let (k, wall) = depth_showing(&s, &[0, 1, 2]);
+    let mut depth: Vec<f32> = (0..k.pixel_count())
+        .map(|i| wall.metres_at_index(i).unwrap_or(5.0))
+        .collect();
+    for (i, d) in depth.iter_mut().enumerate() {
+        if ((i % k.width as usize) as f32) < k.cx {
+            *d = 2.0;
+        }
+    }
+    let reference = RgbdFrame {
+        index: 0,
+        timestamp: 0.0,
+        intrinsics: k,
+        color: RgbImage::new(k.width, k.height),
+        depth: DepthImage::from_metres(k.width, k.height, depth),
+        T_session_camera: None,
+    };
+    let mut builder = SeenSpaceBuilder::new(0.05, 1).unwrap();
+    for _ in 0..2 {
+        builder.add_frame(&reference, &Pose::identity());
+    }
+    s.seen_space = builder.finish();
+    assert!(s.seen_space.is_some());
+    // Two new 20 cm cubes, both clear of every mapped object: one where the
+    // reference saw through empty space, one behind the cupboard.
+    let lives = vec![
+        live(
+            20,
+            box_points(Point3::new(0.8, 1.0, 3.5), Vector3::new(0.2, 0.2, 0.2)),
+            5,
+        ),
+        live(
+            21,
+            box_points(Point3::new(-0.8, 1.0, 3.5), Vector3::new(0.2, 0.2, 0.2)),
+            6,
+        ),
+    ];
+    let added = |s: &Scene| {
+        let mut det = ChangeDetector::new(ChangeConfig::default(), s);
+        run(&mut det, s, &[0, 1, 2], &lives);
+        let mut ids: Vec<u32> = det
+            .active_events()
+            .iter()
+            .filter(|e| e.kind == ChangeKind::Added)
+            .filter_map(|e| e.live_instance)
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    assert_eq!(added(&s), vec![20]);
+    // Without the seen space, both are taken as new.
+    s.seen_space = None;
+    assert_eq!(added(&s), vec![20, 21]);
+}
+
+#[test]
+fn a_lookalike_beyond_reach_of_an_unseen_move_is_new() {
+    let s = scene();
+    // Instance 2's place (x 1.5) is never seen: something 1 m from the camera
+    // hides it in every frame.
+    let (k, shown) = depth_showing(&s, &[0, 2]);
+    let mut depth: Vec<f32> = (0..k.pixel_count())
+        .map(|i| shown.metres_at_index(i).unwrap_or(5.0))
+        .collect();
+    for p in &s.instances[1].points {
+        if let Some((u, v)) = k.project(p)
+            && k.contains(u, v)
+        {
+            let (u, v) = (u.round() as i64, v.round() as i64);
+            for (du, dv) in [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)] {
+                let (uu, vv) = (u + du, v + dv);
+                if uu >= 0 && vv >= 0 && (uu as u32) < k.width && (vv as u32) < k.height {
+                    depth[vv as usize * k.width as usize + uu as usize] = 1.0;
+                }
+            }
+        }
+    }
+    let depth = DepthImage::from_metres(k.width, k.height, depth);
+    let events_for = |at: Point3<f32>| {
+        let copy = box_points(at, Vector3::new(0.3, 0.5, 0.3));
+        let lives = [live(52, copy, 2)];
+        let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+        let mut events = Vec::new();
+        for f in 0..8u64 {
+            det.observe_frame(&s, &Pose::identity(), &k, &depth);
+            events.extend(det.update(f, &s, &lives));
+        }
+        events.iter().map(|e| e.kind).collect::<Vec<ChangeKind>>()
+    };
+    // 2.9 m from instance 2: further than a move inferred unseen (2 m), so a
+    // second object like it.
+    assert_eq!(
+        events_for(Point3::new(-1.0, 1.5, 3.0)),
+        vec![ChangeKind::Added]
+    );
+    // 1.3 m from it: it may be instance 2 moved; no Added.
+    assert!(!events_for(Point3::new(0.8, 1.1, 3.0)).contains(&ChangeKind::Added));
 }

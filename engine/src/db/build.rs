@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use nalgebra::{Matrix3, Point3, SymmetricEigen, UnitQuaternion, Vector3};
 
 use super::objects::ObjectAccumulator;
+use super::seen_space::SeenSpaceBuilder;
 use super::{DbInstance, Descriptor, OrientedBox, Scene};
 use crate::encode::{GeometricColorEncoder, InstanceEncoder};
 use crate::frame::{PointCloud, RgbdFrame, centroid};
@@ -58,6 +59,12 @@ pub struct BuildConfig {
     pub max_points: usize,
     /// Most structure points stored per scene.
     pub max_structure_points: usize,
+    /// Cell edge (metres) of the space the reference saw empty
+    /// ([`Scene::seen_space`]); `None` builds none.
+    pub seen_space_cell_m: Option<f32>,
+    /// Every this-th pixel row and column of a frame casts a ray into the seen
+    /// space.
+    pub seen_space_pixel_step: u32,
 }
 
 impl Default for BuildConfig {
@@ -69,6 +76,8 @@ impl Default for BuildConfig {
             voxel_m: 0.02,
             max_points: 3000,
             max_structure_points: 30_000,
+            seen_space_cell_m: Some(0.05),
+            seen_space_pixel_step: 12,
         }
     }
 }
@@ -295,6 +304,10 @@ pub fn scene_from_annotated_frames(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Scene, BuildError> {
     let mut objects = ObjectAccumulator::new(cfg.voxel_m, OBJECT_PIXEL_STEP)?;
+    let mut seen = cfg
+        .seen_space_cell_m
+        .map(|c| SeenSpaceBuilder::new(c, cfg.seen_space_pixel_step))
+        .transpose()?;
     let encoder = GeometricColorEncoder::new(cfg.engine.encoder.clone())
         .map_err(|e| BuildError::Config(e.to_string()))?;
     let mut fuse = cfg.engine.fuse.clone();
@@ -329,6 +342,9 @@ pub fn scene_from_annotated_frames(
         if let Some(mask) = annotations.mask(&frame)? {
             objects.add_frame(&frame, &T, &mask)?;
         }
+        if let Some(s) = seen.as_mut() {
+            s.add_frame(&frame, &T);
+        }
         used += 1;
     }
     let mut scene = Scene::new(name, source);
@@ -349,6 +365,7 @@ pub fn scene_from_annotated_frames(
     scene.structure_points = live.structure().points().to_vec();
     scene.structure_normals = live.structure().normals().to_vec();
     scene.objects = objects.finish(cfg, &encoder, &annotations.labels());
+    scene.seen_space = seen.and_then(SeenSpaceBuilder::finish);
     scene.metadata.insert("frames".into(), used.to_string());
     scene.metadata.insert("kind".into(), "sequence".into());
     if scene.instances.is_empty() {

@@ -9,7 +9,9 @@
 //! name: str, source: str, metadata: [key: str, value: str] (keys strictly increasing),
 //! embedding: [f32], structure_points: [3 f32], structure_normals: [3 f32],
 //! instances: [instance], objects: [instance] (format version 2 on; empty when
-//! read from version 1)
+//! read from version 1),
+//! seen_space: flag u8 (0 = none, 1 = present), then when present origin 3 f32,
+//!             cell f32, dims 3 u32, bits: [u8] (format version 3 on)
 //! instance = id: u32, label: str, centroid: 3 f32,
 //!            bbox: center 3 f32, half_extents 3 f32, rotation 4 f32 (i, j, k, w),
 //!            observations: u32, descriptors: [modality: u8, values: [f32]],
@@ -26,6 +28,7 @@ use std::collections::BTreeMap;
 use nalgebra::{Point3, Quaternion, UnitQuaternion, Vector3};
 
 use super::model::{DbInstance, Descriptor, OrientedBox, Scene, validate_box};
+use super::seen_space::SeenSpace;
 use crate::encode::Modality;
 
 /// Appends little-endian fields to a byte buffer.
@@ -110,6 +113,37 @@ pub(crate) fn encode_scene(w: &mut Writer, scene: &Scene, version: u32) {
             encode_instance(w, inst);
         }
     }
+    if version >= 3 {
+        encode_seen_space(w, scene.seen_space.as_ref());
+    }
+}
+
+/// A flag byte (0 = none), then origin, cell, the three cell counts and the bits.
+fn encode_seen_space(w: &mut Writer, space: Option<&SeenSpace>) {
+    let Some(s) = space else {
+        w.u8(0);
+        return;
+    };
+    w.u8(1);
+    w.xyz(&s.origin().coords);
+    w.f32(s.cell_m());
+    s.dims().iter().for_each(|d| w.u32(*d));
+    w.count(s.bits().len());
+    w.buf.extend_from_slice(s.bits());
+}
+
+fn decode_seen_space(r: &mut Reader<'_>) -> Result<Option<SeenSpace>, String> {
+    match r.u8()? {
+        0 => return Ok(None),
+        1 => {}
+        f => return Err(format!("seen-space flag is {f}, expected 0 or 1")),
+    }
+    let origin = Point3::from(r.xyz("seen-space origin")?);
+    let cell = r.f32("seen-space cell")?;
+    let dims = [r.u32()?, r.u32()?, r.u32()?];
+    let n = r.count(1, "seen-space bytes")?;
+    let bits = r.take(n)?.to_vec();
+    SeenSpace::from_parts(origin, cell, dims, bits).map(Some)
 }
 
 fn encode_instance(w: &mut Writer, inst: &DbInstance) {
@@ -293,11 +327,17 @@ fn decode_scene_body(r: &mut Reader<'_>, name: String, version: u32) -> Result<S
             objects.push(decode_instance(r).map_err(|m| format!("object {i}: {m}"))?);
         }
     }
+    let seen_space = if version >= 3 {
+        decode_seen_space(r)?
+    } else {
+        None
+    };
     Ok(Scene {
         name,
         source,
         instances,
         objects,
+        seen_space,
         structure_points,
         structure_normals,
         embedding,

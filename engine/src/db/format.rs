@@ -37,8 +37,8 @@ use super::model::SceneDatabase;
 /// The first 8 bytes of every database file.
 pub const MAGIC: [u8; 8] = *b"XLOCDB\0\x01";
 /// The format version this build writes (version 2 added the annotated objects
-/// of a scene).
-pub const FORMAT_VERSION: u32 = 2;
+/// of a scene, version 3 the space its reference saw empty).
+pub const FORMAT_VERSION: u32 = 3;
 /// The oldest format version this build reads.
 pub const OLDEST_READABLE_VERSION: u32 = 1;
 /// Section kind of a scene.
@@ -306,6 +306,7 @@ fn write_atomic(
 mod tests {
     use super::*;
     use crate::db::model::{DbInstance, Descriptor, OrientedBox, Scene};
+    use crate::db::seen_space::SeenSpace;
     use crate::encode::Modality;
     use crate::rng::Rng;
     use nalgebra::{Point3, UnitQuaternion, Vector3};
@@ -385,6 +386,15 @@ mod tests {
         a.structure_points = vec![Point3::new(0.0, 0.0, 0.0), Point3::new(1.0, -0.0, 2.0)];
         a.structure_normals = vec![Vector3::z(), Vector3::x()];
         a.embedding = crate::db::compute_scene_embedding(&a);
+        a.seen_space = Some(
+            SeenSpace::from_parts(
+                Point3::new(-1.0, 0.5, 0.0),
+                0.05,
+                [3, 2, 2],
+                vec![0b1010_0101, 0b1001],
+            )
+            .unwrap(),
+        );
         db.add_scene(a).unwrap();
         db.add_scene(Scene::new("empty", "")).unwrap();
         let mut c = Scene::new("kitchen", "scan");
@@ -433,7 +443,10 @@ mod tests {
         assert_eq!(u32::from_le_bytes(v1[8..12].try_into().unwrap()), 1);
         let back = decode_database(&v1, mem()).unwrap();
         let mut expected = db.clone();
-        expected.scenes.iter_mut().for_each(|s| s.objects.clear());
+        expected.scenes.iter_mut().for_each(|s| {
+            s.objects.clear();
+            s.seen_space = None;
+        });
         assert_eq!(back, expected);
         // The current version keeps them; a version-1 file with its version
         // field changed fails its header checksum.
@@ -442,6 +455,33 @@ mod tests {
         let mut relabelled = v1.clone();
         relabelled[8..12].copy_from_slice(&2u32.to_le_bytes());
         assert!(decode_database(&relabelled, mem()).is_err());
+    }
+
+    #[test]
+    fn a_version_2_file_reads_without_seen_space_and_a_bad_one_is_refused() {
+        let db = sample_db(4, 3, 10);
+        assert!(db.scenes[0].seen_space.is_some());
+        let v2 = encode_database_as(&db, 2).unwrap();
+        let back = decode_database(&v2, mem()).unwrap();
+        let mut expected = db.clone();
+        expected.scenes.iter_mut().for_each(|s| s.seen_space = None);
+        assert_eq!(back, expected);
+        let v3 = encode_database(&db).unwrap();
+        assert_eq!(decode_database(&v3, mem()).unwrap(), db);
+        // The seen space closes scene 0's section: flag, origin, cell, dims, a
+        // byte count and 2 bytes of bits.
+        let at = |p: &Vec<u8>| p.len() - (1 + 12 + 4 + 12 + 4 + 2);
+        let mut bad_flag = payloads(&v3);
+        let i = at(&bad_flag[0]);
+        assert_eq!(bad_flag[0][i], 1);
+        bad_flag[0][i] = 2;
+        let err = decode_database(&reseal(bad_flag), mem()).unwrap_err();
+        assert!(err.to_string().contains("seen-space flag"), "{err}");
+        let mut bad_dims = payloads(&v3);
+        let i = at(&bad_dims[0]) + 1 + 16;
+        bad_dims[0][i..i + 4].copy_from_slice(&40u32.to_le_bytes());
+        let err = decode_database(&reseal(bad_dims), mem()).unwrap_err();
+        assert!(err.to_string().contains("needs"), "{err}");
     }
 
     #[test]
@@ -516,11 +556,11 @@ mod tests {
             decode_database(b"ply\nformat ascii 1.0\n", mem()),
             Err(DbError::NotADatabase { .. })
         ));
-        bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
+        bytes[8..12].copy_from_slice(&4u32.to_le_bytes());
         match decode_database(&bytes, mem()) {
             Err(DbError::UnsupportedVersion {
-                found: 3,
-                supported: 2,
+                found: 4,
+                supported: 3,
                 ..
             }) => {}
             other => panic!("expected UnsupportedVersion, got {other:?}"),

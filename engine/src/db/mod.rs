@@ -30,6 +30,7 @@ mod kernel;
 pub mod model;
 pub mod objects;
 pub mod search;
+pub mod seen_space;
 pub mod spatial;
 
 pub use error::DbError;
@@ -41,4 +42,5 @@ pub use model::{
     compute_scene_embedding,
 };
 pub use search::{EmbeddingIndex, Hit};
+pub use seen_space::{SeenSpace, SeenSpaceBuilder};
 pub use spatial::{SceneSpatialIndex, SurfaceHit, SurfaceOwner};

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use nalgebra::{Point3, UnitQuaternion, Vector3};
 
 use super::error::DbError;
+use super::seen_space::SeenSpace;
 use crate::encode::Modality;
 
 /// Index of a scene in [`SceneDatabase::scenes`].
@@ -151,6 +152,10 @@ pub struct Scene {
     pub structure_points: Vec<Point3<f32>>,
     /// Unit normals of `structure_points`, one per point.
     pub structure_normals: Vec<Vector3<f32>>,
+    /// The space the reference data saw empty (see [`super::seen_space`]), where
+    /// it was built from posed depth frames; change detection reports a new
+    /// object only where this says the reference looked through empty space.
+    pub seen_space: Option<SeenSpace>,
     /// Scene-level embedding (see [`compute_scene_embedding`]); may be empty.
     pub embedding: Vec<f32>,
     /// Free key/value metadata.
