@@ -112,6 +112,9 @@ pub struct ChangeConfig {
     pub residual_link_m: f32,
     /// See `residual_radius_m`.
     pub min_residual_points: usize,
+    /// Points a residual piece of a piece of the room (an object standing
+    /// against a wall, fused with it) needs.
+    pub min_room_residual_points: usize,
     /// ... is at least this thick (half of its smallest box extent, metres) ...
     pub min_residual_half_thickness_m: f32,
     /// ... and has at most this share of its points inside the box of a
@@ -164,6 +167,7 @@ impl Default for ChangeConfig {
             residual_radius_m: 0.03,
             residual_link_m: 0.05,
             min_residual_points: 20,
+            min_room_residual_points: 100,
             min_residual_half_thickness_m: 0.015,
             max_residual_inside: 0.5,
             added_merge_m: 0.1,

@@ -406,6 +406,24 @@ impl ChangeDetector {
         fit >= self.cfg.min_moved_in_place_fit && fit >= share + self.cfg.moved_in_place_gain
     }
 
+    /// Whether a live object is a piece of the room: a flat patch or beam, or
+    /// mostly (`max_structure_share`) near the mapped structure.
+    fn is_room_piece(&self, obj: &LiveObject) -> bool {
+        let half = oriented_box(&obj.points_map).half_extents;
+        let on_structure = self
+            .structure
+            .share_within(&sample(&obj.points_map, 200), self.cfg.structure_radius_m);
+        let piece = is_patch(&half, &self.cfg) || on_structure >= self.cfg.max_structure_share;
+        if piece {
+            log::trace!(
+                "live {}: a piece of the room (half extents {:.2?}, {on_structure:.2} on the structure)",
+                obj.id,
+                half.as_slice()
+            );
+        }
+        piece
+    }
+
     /// Decides for one live object; `in_place` says whether its surface lies on
     /// some database instance (computed once per update by the caller).
     fn decide(
@@ -428,12 +446,7 @@ impl ChangeDetector {
         let mut unseen_best = 0.0f32;
         let mut scores: Vec<f32> = Vec::new();
         let live_half = oriented_box(&obj.points_map).half_extents;
-        if is_patch(&live_half, &self.cfg)
-            || self
-                .structure
-                .share_within(&live, self.cfg.structure_radius_m)
-                >= self.cfg.max_structure_share
-        {
+        if self.is_room_piece(obj) {
             // A piece of wall or floor is neither a new nor a moved object.
             return Decision::Unsure;
         }
@@ -638,14 +651,19 @@ impl ChangeDetector {
                 )
             })
             .collect();
-        // Residual pieces of the objects in place take part as new objects (an
-        // in-place object without one withdraws its piece's Added).
+        // Residual pieces of the objects in place, and of pieces of the room (an
+        // object standing against a wall fused with it), take part as new
+        // objects (an object without one withdraws its piece's Added).
         let mut residuals: Vec<LiveObject> = Vec::new();
         for (oi, obj) in stable.iter().enumerate() {
-            if !in_place.get(oi).copied().unwrap_or(false) {
+            let min_points = if in_place.get(oi).copied().unwrap_or(false) {
+                self.cfg.min_residual_points
+            } else if self.is_room_piece(obj) {
+                self.cfg.min_room_residual_points
+            } else {
                 continue;
-            }
-            let pieces = self.residuals(scene, obj);
+            };
+            let pieces = self.residuals(scene, obj, min_points);
             for k in pieces.len()..residual::MAX_PIECES {
                 let id = obj.id | RESIDUAL_ID_BIT | ((k as u32) << 28);
                 self.retract(ChangeKind::Added, id, frame, &mut out);

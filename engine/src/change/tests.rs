@@ -5,7 +5,7 @@ use nalgebra::{Point3, UnitQuaternion, Vector3};
 use super::*;
 use crate::db::{DbInstance, Scene, SeenSpaceBuilder};
 use crate::frame::{CameraIntrinsics, DepthImage, Pose, RgbImage, RgbdFrame};
-use crate::test_shapes::{box_instance, box_points};
+use crate::test_shapes::{box_instance, box_points, box_surface};
 
 fn descriptor(seed: usize) -> Vec<f32> {
     let mut d = vec![0.0f32; 8];
@@ -780,4 +780,40 @@ fn a_lookalike_beyond_reach_of_an_unseen_move_is_new() {
     );
     // 1.3 m from it: it may be instance 2 moved; no Added.
     assert!(!events_for(Point3::new(0.8, 1.1, 3.0)).contains(&ChangeKind::Added));
+}
+
+#[test]
+fn an_object_fused_with_the_wall_behind_it_is_added() {
+    // A mapped wall at z = 4.2 m; the live segmentation fused a new 30 cm cube
+    // standing against it with a 1.5 x 1 m stretch of that wall.
+    let mut s = scene();
+    let wall = box_surface(Point3::new(0.0, 0.5, 4.2), Vector3::new(4.0, 3.0, 0.0));
+    s.structure_points = wall.0.iter().step_by(2).copied().collect();
+    s.structure_normals = wall.1.iter().step_by(2).map(|_| -Vector3::z()).collect();
+    let stretch: Vec<Point3<f32>> = s
+        .structure_points
+        .iter()
+        .filter(|p| (0.0..=1.5).contains(&p.x) && (0.0..=1.0).contains(&p.y))
+        .copied()
+        .collect();
+    let cube = box_points(Point3::new(0.7, 0.5, 4.04), Vector3::new(0.3, 0.3, 0.3));
+    let added = |with_cube: bool| {
+        let mut pts = stretch.clone();
+        if with_cube {
+            pts.extend(&cube);
+        }
+        let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+        run(&mut det, &s, &[0, 1, 2], &[live(70, pts, 7)]);
+        det.active_events()
+            .into_iter()
+            .filter(|e| e.kind == ChangeKind::Added)
+            .collect::<Vec<ChangeEvent>>()
+    };
+    let events = added(true);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].live_instance, Some(70 | RESIDUAL_ID_BIT));
+    let at = Point3::from(Vector3::from(events[0].position));
+    assert!((at - Point3::new(0.7, 0.5, 4.0)).norm() < 0.1, "{events:?}");
+    // The stretch of wall alone is nothing new.
+    assert!(added(false).is_empty());
 }

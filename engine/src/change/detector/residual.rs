@@ -56,12 +56,17 @@ impl ChangeDetector {
     /// The residual pieces of `obj` (a live object in place): the connected
     /// sets (at most [`MAX_PIECES`], largest first) of its points further than
     /// `residual_radius_m` from every database instance and the structure that
-    /// have at least `min_residual_points` points, are at least
+    /// have at least `min_points` points, are at least
     /// `min_residual_half_thickness_m` thick, lie mostly outside the mapped
     /// objects' boxes, are no piece of the room (flat patch or beam) and do not
     /// lie on the structure. Piece `k` of live object `n` has id
     /// `n | RESIDUAL_ID_BIT | k << 28`; pieces have no descriptor.
-    pub(super) fn residuals(&self, scene: &Scene, obj: &LiveObject) -> Vec<LiveObject> {
+    pub(super) fn residuals(
+        &self,
+        scene: &Scene,
+        obj: &LiveObject,
+        min_points: usize,
+    ) -> Vec<LiveObject> {
         let r = self.cfg.residual_radius_m;
         let near = self.grids_near(scene, &centroid(&obj.points_map));
         let rest: Vec<Point3<f32>> = obj
@@ -78,7 +83,7 @@ impl ChangeDetector {
             rest.len(),
             obj.points_map.len()
         );
-        if rest.len() < self.cfg.min_residual_points {
+        if rest.len() < min_points {
             return Vec::new();
         }
         // The sample keeps every stride-th point: counts are scaled back.
@@ -88,7 +93,7 @@ impl ChangeDetector {
             self.cfg.residual_link_m,
         )
         .into_iter()
-        .filter(|piece| self.is_new_piece(scene, obj.id, piece, stride))
+        .filter(|piece| self.is_new_piece(scene, obj.id, piece, stride, min_points))
         .take(MAX_PIECES)
         .enumerate()
         .map(|(k, piece)| LiveObject {
@@ -102,8 +107,15 @@ impl ChangeDetector {
 
     /// Whether a residual piece (of a sample keeping every `stride`-th point)
     /// passes the tests of [`Self::residuals`].
-    fn is_new_piece(&self, scene: &Scene, live: u32, piece: &[Point3<f32>], stride: usize) -> bool {
-        if piece.len() * stride < self.cfg.min_residual_points {
+    fn is_new_piece(
+        &self,
+        scene: &Scene,
+        live: u32,
+        piece: &[Point3<f32>],
+        stride: usize,
+        min_points: usize,
+    ) -> bool {
+        if piece.len() * stride < min_points {
             return false;
         }
         // Inside a mapped object's box it is a part of that object seen anew
