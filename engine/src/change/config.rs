@@ -115,6 +115,14 @@ pub struct ChangeConfig {
     /// Points a residual piece of a piece of the room (an object standing
     /// against a wall, fused with it) needs.
     pub min_room_residual_points: usize,
+    /// A database object aligned with a live one that fits less than this
+    /// share of its points is also aligned from quarter turns about its box
+    /// axes (an object turned in place).
+    pub turn_search_below_fit: f32,
+    /// The quarter turns of a (live, database) pair are searched again once
+    /// the live object has this many more observations; in between, only the
+    /// turn found last is tried.
+    pub turn_search_every: u32,
     /// ... is at least this thick (half of its smallest box extent, metres) ...
     pub min_residual_half_thickness_m: f32,
     /// ... and has at most this share of its points inside the box of a
@@ -168,6 +176,8 @@ impl Default for ChangeConfig {
             residual_link_m: 0.05,
             min_residual_points: 20,
             min_room_residual_points: 100,
+            turn_search_below_fit: 0.9,
+            turn_search_every: 10,
             min_residual_half_thickness_m: 0.015,
             max_residual_inside: 0.5,
             added_merge_m: 0.1,

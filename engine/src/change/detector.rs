@@ -2,6 +2,7 @@
 //! and associates live instances with database instances to decide Moved, Added and
 //! Removed, firing each event once and retracting it when evidence turns.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use nalgebra::Point3;
@@ -13,12 +14,13 @@ use super::visibility::instance_visibility;
 use crate::db::Scene;
 use crate::db::build::oriented_box;
 use crate::encode::Modality;
-use crate::eval::pose_error;
 use crate::frame::{CameraIntrinsics, DepthImage, Pose, centroid};
-use crate::localise::umeyama::rigid_from_correspondences;
 
+mod align;
 mod pairing;
 mod residual;
+
+use align::{Turn, TurnSearch, align, align_with_turns, object_motion};
 
 pub use residual::RESIDUAL_ID_BIT;
 
@@ -98,6 +100,10 @@ struct LiveTrack {
     streak: u32,
 }
 
+/// The live object's observations when the quarter turns of a (live,
+/// database) pair were searched, and the turn found.
+type TurnMemo = (u32, Option<Turn>);
+
 /// Accumulates evidence for one localised scene.
 #[derive(Debug, Clone)]
 pub struct ChangeDetector {
@@ -121,6 +127,10 @@ pub struct ChangeDetector {
     /// Points (a sample) of each object standing as Moved where it is now, by
     /// database id.
     moved_points: BTreeMap<u32, Vec<Point3<f32>>>,
+    /// Per (live id, database index): the live object's observations when its
+    /// quarter turns were last searched, and the turn found (see
+    /// [`ChangeDetector::align_pair`]).
+    turns: RefCell<BTreeMap<(u32, usize), TurnMemo>>,
 }
 
 /// Whether a box of these half extents is a piece of the room rather than an
@@ -149,47 +159,6 @@ fn min_distance(a: &[Point3<f32>], b: &[Point3<f32>]) -> f32 {
 fn sample(points: &[Point3<f32>], max: usize) -> Vec<Point3<f32>> {
     let stride = points.len().div_ceil(max.max(1)).max(1);
     points.iter().step_by(stride).copied().collect()
-}
-
-/// Point-to-point ICP of `src` onto `dst` from `init`; returns the transform and the
-/// share of `src` within `radius` of `dst` at the end.
-fn align(src: &[Point3<f32>], dst: &[Point3<f32>], init: Pose, radius: f32) -> (Pose, f32) {
-    const START: f32 = 0.3;
-    let mut T = init;
-    let mut max_d = START;
-    // Every query is within START, so a grid of that cell answers each exactly as
-    // a linear scan would (nearest, lowest index on ties), without visiting all of
-    // `dst` per point.
-    let grid = PointGrid::new(dst, START.max(radius));
-    // The pairs of the last step and the gate they were found with: the same
-    // pairs under the same gate give the same transform again (a fixed point).
-    let mut last: (Vec<usize>, f32) = (Vec::new(), f32::NAN);
-    for _ in 0..25 {
-        let (mut a, mut b, mut pairs) = (Vec::new(), Vec::new(), Vec::new());
-        for p in src {
-            let q = T * p;
-            if let Some((j, _)) = grid.nearest_within(&q, max_d)
-                && let Some(t) = dst.get(j)
-            {
-                a.push(*p);
-                b.push(*t);
-                pairs.push(j);
-            } else {
-                pairs.push(usize::MAX);
-            }
-        }
-        if a.len() < 6 || (last.1 == max_d && last.0 == pairs) {
-            break;
-        }
-        match rigid_from_correspondences(&a, &b, None) {
-            Ok(next) => T = next,
-            Err(_) => break,
-        }
-        last = (pairs, max_d);
-        max_d = (max_d * 0.7).max(radius * 1.5);
-    }
-    let moved: Vec<Point3<f32>> = src.iter().map(|p| T * p).collect();
-    (T, grid.share_within(&moved, radius))
 }
 
 /// The largest of `scores` other than (one copy of) `best`; 0 when none.
@@ -247,6 +216,7 @@ impl ChangeDetector {
             added_points: BTreeMap::new(),
             paired: BTreeMap::new(),
             moved_points: BTreeMap::new(),
+            turns: RefCell::new(BTreeMap::new()),
             cfg,
         }
     }
@@ -381,6 +351,7 @@ impl ChangeDetector {
         &self,
         inst: &crate::db::DbInstance,
         di: usize,
+        obj: &LiveObject,
         live: &[Point3<f32>],
         share: f32,
     ) -> bool {
@@ -388,9 +359,16 @@ impl ChangeDetector {
             return false;
         }
         let db_pts = sample(&inst.points, 400);
-        let r = self.cfg.overlap_radius_m;
-        let (T, _) = align(&db_pts, live, Pose::identity(), r);
-        let e = pose_error(&T, &Pose::identity());
+        let (T, _) = self.align_pair(
+            obj.id,
+            obj.observations,
+            di,
+            inst,
+            &db_pts,
+            live,
+            Pose::identity(),
+        );
+        let e = object_motion(&T, &inst.centroid);
         let moved = e.translation_m > self.cfg.moved_translation_m
             || e.rotation_deg > self.cfg.moved_rotation_deg;
         if !moved {
@@ -404,6 +382,43 @@ impl ChangeDetector {
             e.rotation_deg
         );
         fit >= self.cfg.min_moved_in_place_fit && fit >= share + self.cfg.moved_in_place_gain
+    }
+
+    /// [`align_with_turns`] of database object `di`'s points `db_pts` onto live
+    /// object `live_id`'s points from `init`; all quarter turns are searched
+    /// once per `turn_search_every` observations of the live object, and in
+    /// between only the turn found last.
+    fn align_pair(
+        &self,
+        live_id: u32,
+        observations: u32,
+        di: usize,
+        inst: &crate::db::DbInstance,
+        db_pts: &[Point3<f32>],
+        live: &[Point3<f32>],
+        init: Pose,
+    ) -> (Pose, f32) {
+        let key = (live_id, di);
+        let known = self.turns.borrow().get(&key).copied();
+        let search = match known {
+            Some((seen, turn)) if observations < seen + self.cfg.turn_search_every => {
+                TurnSearch::Known(turn)
+            }
+            _ => TurnSearch::All,
+        };
+        let (T, fit, turn) = align_with_turns(
+            db_pts,
+            live,
+            init,
+            inst,
+            self.cfg.overlap_radius_m,
+            self.cfg.turn_search_below_fit,
+            search,
+        );
+        if search == TurnSearch::All {
+            self.turns.borrow_mut().insert(key, (observations, turn));
+        }
+        (T, fit)
     }
 
     /// Whether a live object is a piece of the room: a flat patch or beam, or
@@ -487,7 +502,8 @@ impl ChangeDetector {
                 c.y - inst.centroid.y,
                 c.z - inst.centroid.z,
             );
-            let (T, fit) = align(&db_pts, &live, init, self.cfg.overlap_radius_m);
+            let (T, fit) =
+                self.align_pair(obj.id, obj.observations, di, inst, &db_pts, &live, init);
             // Fitness is measured from the database side: a partial live view covers
             // part of the object only, so use the live-side share instead.
             let fit_live = self.share_on_moved(di, &T, &live).max(fit);
@@ -495,7 +511,7 @@ impl ChangeDetector {
             // object must also cover a fair share of the database instance.
             let moved_db: Vec<Point3<f32>> = db_pts.iter().map(|p| T * p).collect();
             let coverage = live_grid.share_within(&moved_db, self.cfg.explain_radius_m);
-            let e = pose_error(&T, &Pose::identity());
+            let e = object_motion(&T, &inst.centroid);
             log::trace!(
                 "live {} at {:.2?} (obs {}): db {} sim {sim:.2} fit {fit_live:.2} cov {coverage:.2} t {:.2} r {:.0} present {} absent {}",
                 obj.id,
@@ -610,6 +626,12 @@ impl ChangeDetector {
             .iter()
             .filter(|o| o.observations >= self.cfg.min_observations && o.points_map.len() >= 10)
             .collect();
+        // Turns remembered for live objects no longer taking part are dropped.
+        let mut ids: Vec<u32> = stable.iter().map(|o| o.id).collect();
+        ids.sort_unstable();
+        self.turns
+            .get_mut()
+            .retain(|(l, _), _| ids.binary_search(l).is_ok());
         // Database instances explained in place by some live object, and which live
         // objects are in place (one overlap test per nearby pair).
         let mut claimed = vec![false; scene.instances.len()];
@@ -627,7 +649,7 @@ impl ChangeDetector {
                     .map_or(0.0, |g| g.share_within(&live, self.cfg.overlap_radius_m));
                 if share >= self.cfg.static_overlap
                     && !(share < self.cfg.sure_in_place_overlap
-                        && self.fits_better_moved(inst, di, &live, share))
+                        && self.fits_better_moved(inst, di, obj, &live, share))
                 {
                     if let Some(c) = claimed.get_mut(di) {
                         *c = true;

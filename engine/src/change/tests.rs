@@ -817,3 +817,32 @@ fn an_object_fused_with_the_wall_behind_it_is_added() {
     // The stretch of wall alone is nothing new.
     assert!(added(false).is_empty());
 }
+
+#[test]
+fn an_object_turned_in_place_is_moved_by_its_turn() {
+    // A chair-like L (seat and back) turned 100° about the vertical (y here)
+    // where it stood: out of reach of ICP from where it was.
+    let mut s = scene();
+    let seat = box_points(Point3::new(0.0, -0.15, 3.0), Vector3::new(0.5, 0.1, 0.5));
+    let back = box_points(Point3::new(0.0, 0.15, 3.22), Vector3::new(0.5, 0.6, 0.06));
+    let mut chair = instance(1, Point3::new(0.0, 0.0, 3.0), Vector3::new(0.5, 0.6, 0.5));
+    chair.points = seat.iter().chain(&back).copied().collect();
+    chair.centroid = crate::frame::centroid(&chair.points);
+    let c = chair.centroid;
+    s.instances[0] = chair;
+    let R = UnitQuaternion::from_axis_angle(&Vector3::y_axis(), 100f32.to_radians());
+    let turn = Pose::from_parts(nalgebra::Translation3::from(c.coords - R * c.coords), R);
+    let turned: Vec<Point3<f32>> = s.instances[0].points.iter().map(|p| turn * p).collect();
+    let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+    run(&mut det, &s, &[0, 1, 2], &[live(80, turned, 1)]);
+    let moved: Vec<ChangeEvent> = det
+        .active_events()
+        .into_iter()
+        .filter(|e| e.kind == ChangeKind::Moved)
+        .collect();
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert_eq!(moved[0].db_instance, Some(1));
+    // Reported as the turn it is: the centroid stayed, the angle is 100°.
+    assert!((moved[0].rotation_deg - 100.0).abs() < 3.0, "{moved:?}");
+    assert!(moved[0].translation_m < 0.03, "{moved:?}");
+}
