@@ -385,9 +385,11 @@ impl ChangeDetector {
     }
 
     /// [`align_with_turns`] of database object `di`'s points `db_pts` onto live
-    /// object `live_id`'s points from `init`; all quarter turns are searched
-    /// once per `turn_search_every` observations of the live object, and in
-    /// between only the turn found last.
+    /// object `live_id`'s points from `init`; for a live object whose centroid
+    /// lies within the database object's largest half extent of its old one,
+    /// all quarter turns are searched once per `turn_search_every`
+    /// observations of the live object, and in between only the turn found
+    /// last; for any other, none.
     fn align_pair(
         &self,
         live_id: u32,
@@ -398,6 +400,20 @@ impl ChangeDetector {
         live: &[Point3<f32>],
         init: Pose,
     ) -> (Pose, f32) {
+        // Only an object standing about where it was is searched for a turn:
+        // its centroid within its own largest half extent of the old one.
+        if (centroid(live) - inst.centroid).norm() > inst.bbox.half_extents.max() {
+            let (T, fit, _) = align_with_turns(
+                db_pts,
+                live,
+                init,
+                inst,
+                self.cfg.overlap_radius_m,
+                self.cfg.turn_search_below_fit,
+                TurnSearch::Known(None),
+            );
+            return (T, fit);
+        }
         let key = (live_id, di);
         let known = self.turns.borrow().get(&key).copied();
         let search = match known {
