@@ -272,13 +272,22 @@ impl ChangeDetector {
         if pts.is_empty() {
             return 0.0;
         }
-        let r = self.cfg.explain_radius_m;
+        let rest = self
+            .unexplained(scene, pts, self.cfg.explain_radius_m)
+            .len();
+        (pts.len() - rest) as f32 / pts.len() as f32
+    }
+
+    /// The points of `pts` further than `r` from every database instance near
+    /// them and from the structure.
+    fn unexplained(&self, scene: &Scene, pts: &[Point3<f32>], r: f32) -> Vec<Point3<f32>> {
         let near = self.grids_near(scene, &centroid(pts));
-        let hits = pts
-            .iter()
-            .filter(|p| near.iter().any(|g| g.any_within(p, r)) || self.structure.any_within(p, r))
-            .count();
-        hits as f32 / pts.len() as f32
+        pts.iter()
+            .filter(|p| {
+                !(near.iter().any(|g| g.any_within(p, r)) || self.structure.any_within(p, r))
+            })
+            .copied()
+            .collect()
     }
 
     /// Whether the part of `pts` that no database instance or structure explains
@@ -290,15 +299,7 @@ impl ChangeDetector {
             return true;
         };
         let pts = sample(pts, 200);
-        let r = self.cfg.explain_radius_m;
-        let near = self.grids_near(scene, &centroid(&pts));
-        let unexplained: Vec<Point3<f32>> = pts
-            .iter()
-            .filter(|p| {
-                !(near.iter().any(|g| g.any_within(p, r)) || self.structure.any_within(p, r))
-            })
-            .copied()
-            .collect();
+        let unexplained = self.unexplained(scene, &pts, self.cfg.explain_radius_m);
         let share = space.share_seen_empty(&unexplained);
         log::trace!(
             "{} of {} points unexplained, {share:.2} of them where the reference saw empty space",
@@ -402,25 +403,16 @@ impl ChangeDetector {
     ) -> (Pose, f32) {
         // Only an object standing about where it was is searched for a turn:
         // its centroid within its own largest half extent of the old one.
-        if (centroid(live) - inst.centroid).norm() > inst.bbox.half_extents.max() {
-            let (T, fit, _) = align_with_turns(
-                db_pts,
-                live,
-                init,
-                inst,
-                self.cfg.overlap_radius_m,
-                self.cfg.turn_search_below_fit,
-                TurnSearch::Known(None),
-            );
-            return (T, fit);
-        }
         let key = (live_id, di);
-        let known = self.turns.borrow().get(&key).copied();
-        let search = match known {
-            Some((seen, turn)) if observations < seen + self.cfg.turn_search_every => {
-                TurnSearch::Known(turn)
+        let search = if (centroid(live) - inst.centroid).norm() > inst.bbox.half_extents.max() {
+            TurnSearch::Known(None)
+        } else {
+            match self.turns.borrow().get(&key).copied() {
+                Some((seen, turn)) if observations < seen + self.cfg.turn_search_every => {
+                    TurnSearch::Known(turn)
+                }
+                _ => TurnSearch::All,
             }
-            _ => TurnSearch::All,
         };
         let (T, fit, turn) = align_with_turns(
             db_pts,
@@ -456,16 +448,22 @@ impl ChangeDetector {
     }
 
     /// Decides for one live object; `in_place` says whether its surface lies on
-    /// some database instance (computed once per update by the caller).
+    /// some database instance and `room_piece` whether it is a piece of the room
+    /// (both computed once per update by the caller).
     fn decide(
         &self,
         scene: &Scene,
         obj: &LiveObject,
         in_place: bool,
+        room_piece: bool,
         claimed: &[bool],
     ) -> Decision {
         if in_place {
             return Decision::Static;
+        }
+        if room_piece {
+            // A piece of wall or floor is neither a new nor a moved object.
+            return Decision::Unsure;
         }
         let live = sample(&obj.points_map, 200);
         let live_grid = PointGrid::new(&obj.points_map, grid_radius(&self.cfg));
@@ -477,10 +475,6 @@ impl ChangeDetector {
         let mut unseen_best = 0.0f32;
         let mut scores: Vec<f32> = Vec::new();
         let live_half = oriented_box(&obj.points_map).half_extents;
-        if self.is_room_piece(obj) {
-            // A piece of wall or floor is neither a new nor a moved object.
-            return Decision::Unsure;
-        }
         let live_half_min = live_half.min();
         for (di, inst) in scene.instances.iter().enumerate() {
             if claimed.get(di).copied().unwrap_or(true)
@@ -677,17 +671,16 @@ impl ChangeDetector {
             }
         }
         let mut moved_db = vec![false; scene.instances.len()];
+        // Pieces of the room among the objects not in place.
+        let room_piece: Vec<bool> = stable
+            .iter()
+            .zip(&in_place)
+            .map(|(obj, &placed)| !placed && self.is_room_piece(obj))
+            .collect();
         let mut decisions: Vec<Decision> = stable
             .iter()
-            .enumerate()
-            .map(|(oi, obj)| {
-                self.decide(
-                    scene,
-                    obj,
-                    in_place.get(oi).copied().unwrap_or(false),
-                    &claimed,
-                )
-            })
+            .zip(in_place.iter().zip(&room_piece))
+            .map(|(obj, (&placed, &piece))| self.decide(scene, obj, placed, piece, &claimed))
             .collect();
         // Residual pieces of the objects in place, and of pieces of the room (an
         // object standing against a wall fused with it), take part as new
@@ -696,7 +689,7 @@ impl ChangeDetector {
         for (oi, obj) in stable.iter().enumerate() {
             let min_points = if in_place.get(oi).copied().unwrap_or(false) {
                 self.cfg.min_residual_points
-            } else if self.is_room_piece(obj) {
+            } else if room_piece.get(oi).copied().unwrap_or(false) {
                 self.cfg.min_room_residual_points
             } else {
                 continue;

@@ -144,7 +144,6 @@ pub struct SeenSpaceBuilder {
     last_block: Option<([i32; 3], usize)>,
 }
 
-/// Settings of [`SeenSpaceBuilder::finish`] and the ray walk.
 impl SeenSpaceBuilder {
     /// Rays needed through a cell before it counts as seen empty.
     pub const MIN_FREE: u16 = 2;

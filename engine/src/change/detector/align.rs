@@ -198,37 +198,24 @@ mod tests {
         let truth = Pose::from_parts(Translation3::from(c.coords - R * c.coords), R);
         let live: Vec<Point3<f32>> = inst.points.iter().map(|p| truth * p).collect();
         let (plain, plain_fit) = align(&inst.points, &live, Pose::identity(), 0.03);
-        let (T, fit, turn) = align_with_turns(
-            &inst.points,
-            &live,
-            Pose::identity(),
-            &inst,
-            0.03,
-            0.9,
-            TurnSearch::All,
-        );
+        let turned = |dst: &[Point3<f32>], search| {
+            align_with_turns(
+                &inst.points,
+                dst,
+                Pose::identity(),
+                &inst,
+                0.03,
+                0.9,
+                search,
+            )
+        };
+        let (T, fit, turn) = turned(&live, TurnSearch::All);
         assert!(turn.is_some());
         // The turn found, tried alone, gives the same alignment.
-        let (T2, fit2, _) = align_with_turns(
-            &inst.points,
-            &live,
-            Pose::identity(),
-            &inst,
-            0.03,
-            0.9,
-            TurnSearch::Known(turn),
-        );
+        let (T2, fit2, _) = turned(&live, TurnSearch::Known(turn));
         assert!(fit2 == fit && crate::eval::pose_error(&T2, &T).rotation_deg < 1e-3);
         // Without it, the first fit stays.
-        let (_, fit3, none) = align_with_turns(
-            &inst.points,
-            &live,
-            Pose::identity(),
-            &inst,
-            0.03,
-            0.9,
-            TurnSearch::Known(None),
-        );
+        let (_, fit3, none) = turned(&live, TurnSearch::Known(None));
         assert!(none.is_none() && fit3 < 0.9);
         assert!(fit > 0.95, "{fit}");
         let e = crate::eval::pose_error(&T, &truth);
@@ -240,15 +227,7 @@ mod tests {
             "{plain_fit} {e0:?}"
         );
         // A good first fit is kept without trying the turns.
-        let (same, f, _) = align_with_turns(
-            &inst.points,
-            &inst.points,
-            Pose::identity(),
-            &inst,
-            0.03,
-            0.9,
-            TurnSearch::All,
-        );
+        let (same, f, _) = turned(&inst.points, TurnSearch::All);
         assert!(f > 0.99 && crate::eval::pose_error(&same, &Pose::identity()).rotation_deg < 0.1);
     }
 }

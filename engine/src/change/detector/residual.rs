@@ -68,15 +68,7 @@ impl ChangeDetector {
         min_points: usize,
     ) -> Vec<LiveObject> {
         let r = self.cfg.residual_radius_m;
-        let near = self.grids_near(scene, &centroid(&obj.points_map));
-        let rest: Vec<Point3<f32>> = obj
-            .points_map
-            .iter()
-            .filter(|p| {
-                !near.iter().any(|g| g.any_within(p, r)) && !self.structure.any_within(p, r)
-            })
-            .copied()
-            .collect();
+        let rest = self.unexplained(scene, &obj.points_map, r);
         log::trace!(
             "live {}: {} of {} points unexplained within {r} m",
             obj.id,
