@@ -2,10 +2,13 @@
 //! synthetic dataset is played (a) through the sequential [`Tracker`] on one thread
 //! (read + decode + segment + fuse + localise + changes, in order) and (b) through
 //! the threaded [`Engine`] as shipped ([`crossloc::eval::replay`]: a reader thread
-//! decoding ahead, then the segment, fuse, localise and change threads), in the same
-//! run. Prints frames in and out, wall seconds, frames per second, process CPU
-//! seconds, per-stage p50 / p99, the speed-up over (a), and whether both gave the
-//! same per-frame results.
+//! decoding ahead, then the segment, fuse, localise and change threads) and (c)
+//! through the same engine with relocalisation rounds on a thread of their own
+//! on the newest input ([`RoundSchedule::Latest`]), in the same run. Prints
+//! frames in and out, wall seconds, frames per second, process CPU seconds,
+//! per-stage p50 / p99, the speed-up over (a), whether (a) and (b) gave the same
+//! per-frame results, and per mode the frames localised, the rounds run and
+//! skipped and the first fix of each rescan (frames in).
 //!
 //! Run: `cargo run --release -p crossloc --example pipeline_bench [-- DATASET DB]`
 //!
@@ -25,7 +28,7 @@ use crossloc::frame::{CameraIntrinsics, Pose};
 use crossloc::io::FrameSelection;
 use crossloc::io::detect::open_sequence;
 use crossloc::localise::state::TrackingState;
-use crossloc::pipeline::{EngineConfig, StageTimes, Tracker};
+use crossloc::pipeline::{EngineConfig, RoundSchedule, StageTimes, Tracker};
 use crossloc::synth::{SynthConfig, SynthDataset, generate_dataset, load_dataset};
 
 type BoxError = Box<dyn std::error::Error>;
@@ -41,6 +44,16 @@ struct Run {
     cpu_s: f64,
     times: Vec<StageTimes>,
     outcomes: Vec<Outcome>,
+    rounds: u64,
+    rounds_skipped: u64,
+    /// Per rescan: frames in before the first Localised frame.
+    first_fix: Vec<Option<usize>>,
+}
+
+fn first_fix(outcomes: &[Outcome]) -> Option<usize> {
+    outcomes
+        .iter()
+        .position(|o| o.1 == TrackingState::Localised)
 }
 
 fn generated(dir: &Path) -> Result<SynthDataset, BoxError> {
@@ -84,15 +97,26 @@ fn sequential(db: &Arc<SceneDatabase>, scan: &Path, seed: u64) -> Result<Run, Bo
     }
     run.wall_s = t0.elapsed().as_secs_f64();
     run.cpu_s = process_cpu_seconds() - cpu0;
+    run.rounds = run.times.len() as u64 / u64::from(EngineConfig::default().reloc_every);
+    run.first_fix = vec![first_fix(&run.outcomes)];
     Ok(run)
 }
 
-fn threaded(db: &Arc<SceneDatabase>, scan: &Path, seed: u64) -> Result<Run, BoxError> {
+fn threaded(
+    db: &Arc<SceneDatabase>,
+    scan: &Path,
+    seed: u64,
+    rounds: RoundSchedule,
+) -> Result<Run, BoxError> {
     let T_session_map = random_session_transform(seed, 10.0);
     let (cpu0, t0) = (process_cpu_seconds(), Instant::now());
     let frames = open_sequence(scan, FrameSelection::ALL)?;
+    let cfg = EngineConfig {
+        rounds,
+        ..EngineConfig::default()
+    };
     let r = replay(
-        EngineConfig::default(),
+        cfg,
         db.clone(),
         frames,
         T_session_map,
@@ -109,6 +133,13 @@ fn threaded(db: &Arc<SceneDatabase>, scan: &Path, seed: u64) -> Result<Run, BoxE
             .iter()
             .map(|f| (f.index, f.state, f.T_map_session))
             .collect(),
+        rounds: r.stats.rounds,
+        rounds_skipped: r.stats.rounds_skipped,
+        first_fix: vec![
+            r.frames
+                .iter()
+                .position(|f| f.state == TrackingState::Localised),
+        ],
     })
 }
 
@@ -119,6 +150,9 @@ fn merge(into: &mut Run, r: Run) {
     into.cpu_s += r.cpu_s;
     into.times.extend(r.times);
     into.outcomes.extend(r.outcomes);
+    into.rounds += r.rounds;
+    into.rounds_skipped += r.rounds_skipped;
+    into.first_fix.extend(r.first_fix);
 }
 
 fn p(times: &[StageTimes], f: impl Fn(&StageTimes) -> f64) -> String {
@@ -171,7 +205,7 @@ fn main() -> Result<(), BoxError> {
         _ => return Err("usage: pipeline_bench [DATASET DB]".into()),
     };
     let db = Arc::new(db);
-    let (mut seq, mut thr) = (Run::default(), Run::default());
+    let (mut seq, mut thr, mut latest) = (Run::default(), Run::default(), Run::default());
     for room in 0..ds.rooms.len() {
         let scan = ds.scan_dir(room, 1);
         if !scan.is_dir() {
@@ -179,7 +213,11 @@ fn main() -> Result<(), BoxError> {
         }
         let seed = room as u64 + 3;
         merge(&mut seq, sequential(&db, &scan, seed)?);
-        merge(&mut thr, threaded(&db, &scan, seed)?);
+        merge(
+            &mut thr,
+            threaded(&db, &scan, seed, RoundSchedule::EveryRound)?,
+        );
+        merge(&mut latest, threaded(&db, &scan, seed, RoundSchedule::Latest)?);
         eprintln!("{} done", scan.display());
     }
     let base = seq.frames_out as f64 / seq.wall_s.max(1e-9);
@@ -202,10 +240,30 @@ fn main() -> Result<(), BoxError> {
     println!("{:<11} (stage columns: p50/p99 ms per frame)", "");
     row("sequential", &seq, base);
     row("engine", &thr, base);
+    row("latest", &latest, base);
     let same = seq.outcomes == thr.outcomes;
     println!(
-        "per-frame results (state, fix) identical in both modes: {}",
+        "per-frame results (state, fix) identical in sequential and engine: {}",
         if same { "yes" } else { "NO" }
     );
+    for (name, r) in [("sequential", &seq), ("engine", &thr), ("latest", &latest)] {
+        let localised = r
+            .outcomes
+            .iter()
+            .filter(|o| o.1 == TrackingState::Localised)
+            .count();
+        let fixes: Vec<String> = r
+            .first_fix
+            .iter()
+            .map(|f| f.map_or("-".into(), |f| f.to_string()))
+            .collect();
+        println!(
+            "{name:<11} localised {localised}/{} frames, rounds {} run / {} skipped, first fix per rescan {}",
+            r.frames_out,
+            r.rounds - r.rounds_skipped,
+            r.rounds_skipped,
+            fixes.join(", ")
+        );
+    }
     Ok(())
 }

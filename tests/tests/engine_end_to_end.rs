@@ -11,7 +11,7 @@ use crossloc::frame::CameraIntrinsics;
 use crossloc::io::FrameSelection;
 use crossloc::io::detect::open_sequence;
 use crossloc::localise::state::TrackingState;
-use crossloc::pipeline::{Backpressure, Engine, EngineConfig, Tracker};
+use crossloc::pipeline::{Backpressure, Engine, EngineConfig, EngineEvent, RoundSchedule, Tracker};
 use crossloc::synth::{SynthConfig, generate_dataset, load_dataset};
 
 fn dataset(dir: &std::path::Path, rooms: usize, frames: usize) -> crossloc::synth::SynthDataset {
@@ -150,32 +150,7 @@ fn the_threaded_engine_gives_the_sequential_trackers_results_every_time() {
     let tmp = tempfile::tempdir().unwrap();
     // The mapping pass is the streamed scan itself (so that it surely localises and
     // change detection runs), the other room is a distractor.
-    let cfg = SynthConfig {
-        seed: 21,
-        rooms: 2,
-        rescans: 1,
-        frames: 45,
-        reference_frames: None,
-        intrinsics: CameraIntrinsics::TUM_DEFAULT,
-        changes: Some(2),
-        noise: true,
-    };
-    generate_dataset(&cfg, tmp.path(), &mut |_| {}).unwrap();
-    let ds = load_dataset(tmp.path()).unwrap();
-    let mut db = SceneDatabase::new();
-    for (room, scan) in [(0, 1), (1, 0)] {
-        let frames = open_sequence(&ds.scan_dir(room, scan), FrameSelection::ALL).unwrap();
-        let scene = scene_from_frames(
-            &ds.rooms[room],
-            "test",
-            frames,
-            &BuildConfig::default(),
-            &mut |_| {},
-        )
-        .unwrap();
-        db.add_scene(scene).unwrap();
-    }
-    let db = Arc::new(db);
+    let (ds, db) = self_mapped(tmp.path());
     let T_session_map = random_session_transform(5, 10.0);
     let frames: Vec<_> = open_sequence(&ds.scan_dir(0, 1), FrameSelection::ALL)
         .unwrap()
@@ -294,4 +269,118 @@ fn verify_pose_refines_a_nearby_prior_and_rejects_a_wrong_one() {
         "a pose 90° off verified: {far:?}"
     );
     assert!(tracker.verify_pose(7, &truth).is_none());
+}
+
+/// Two rooms of 45 full-size frames; the database maps room 0 from the scan
+/// that is streamed (so that it surely localises) and room 1 from its reference
+/// scan (a distractor).
+fn self_mapped(dir: &std::path::Path) -> (crossloc::synth::SynthDataset, Arc<SceneDatabase>) {
+    let cfg = SynthConfig {
+        seed: 21,
+        rooms: 2,
+        rescans: 1,
+        frames: 45,
+        reference_frames: None,
+        intrinsics: CameraIntrinsics::TUM_DEFAULT,
+        changes: Some(2),
+        noise: true,
+    };
+    generate_dataset(&cfg, dir, &mut |_| {}).unwrap();
+    let ds = load_dataset(dir).unwrap();
+    let mut db = SceneDatabase::new();
+    for (room, scan) in [(0, 1), (1, 0)] {
+        let frames = open_sequence(&ds.scan_dir(room, scan), FrameSelection::ALL).unwrap();
+        let scene = scene_from_frames(
+            &ds.rooms[room],
+            "test",
+            frames,
+            &BuildConfig::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+        db.add_scene(scene).unwrap();
+    }
+    (ds, Arc::new(db))
+}
+
+#[test]
+fn latest_rounds_pass_every_frame_on_and_still_localise() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ds, db) = self_mapped(tmp.path());
+    let T_session_map = random_session_transform(3, 10.0);
+    let frames: Vec<_> = open_sequence(&ds.scan_dir(0, 1), FrameSelection::ALL)
+        .unwrap()
+        .map(|f| {
+            let mut f = f.unwrap();
+            f.T_session_camera = f.T_session_camera.map(|T| T_session_map * T);
+            f
+        })
+        .collect();
+    // The same stream, every round in order: it localises.
+    let mut tracker = Tracker::new(EngineConfig::default(), db.clone()).unwrap();
+    let in_order: Vec<_> = frames.iter().map(|f| tracker.process(f).unwrap()).collect();
+    assert!(in_order.iter().any(|r| r.state == TrackingState::Localised));
+
+    let cfg = EngineConfig {
+        rounds: RoundSchedule::Latest,
+        ..EngineConfig::default()
+    };
+    let reloc_every = u64::from(cfg.reloc_every);
+    let mut engine = Engine::new(cfg, db.clone()).unwrap();
+    let mut results = Vec::new();
+    for f in &frames {
+        engine.push_frame(f.clone()).unwrap();
+        results.extend(engine.poll_results());
+    }
+    // Rounds run behind the frames: keep the camera still on the last frame
+    // until the fix arrives (a round takes well under a second here).
+    let last = frames.last().unwrap();
+    let started = std::time::Instant::now();
+    let mut extra = 0u64;
+    while !results.iter().any(|r| {
+        r.as_ref()
+            .is_ok_and(|r| r.state == TrackingState::Localised)
+    }) && started.elapsed().as_secs() < 120
+    {
+        let mut f = last.clone();
+        extra += 1;
+        f.index = last.index + extra;
+        engine.push_frame(f).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        results.extend(engine.poll_results());
+    }
+    let (rest, stats) = engine.finish();
+    results.extend(rest);
+    let pushed = frames.len() as u64 + extra;
+    assert_eq!(stats.pushed, pushed);
+    assert_eq!(stats.processed, pushed, "{stats:?}");
+    assert_eq!(stats.rounds, pushed / reloc_every, "{stats:?}");
+    assert!(stats.rounds_skipped < stats.rounds, "{stats:?}");
+    let results: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
+    assert!(results.windows(2).all(|w| w[0].index < w[1].index));
+    let fixed: Vec<_> = results
+        .iter()
+        .filter(|r| r.state == TrackingState::Localised)
+        .collect();
+    assert!(!fixed.is_empty(), "never localised: {stats:?}");
+    // Every fix is the true one (the session transform is what the map needs).
+    for r in &fixed {
+        let T = r.T_map_session.expect("a fix while localised");
+        let err = T * T_session_map;
+        assert!(
+            err.translation.vector.norm() < 0.1 && err.rotation.angle() < 3f32.to_radians(),
+            "frame {}: {err:?}",
+            r.index
+        );
+    }
+    // The fix is announced once, on the frame it arrived with.
+    let announced: Vec<u64> = results
+        .iter()
+        .flat_map(|r| &r.events)
+        .filter_map(|e| match e {
+            EngineEvent::Localised { frame, .. } => Some(*frame),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(announced.first(), Some(&fixed[0].index));
 }

@@ -24,7 +24,7 @@ use crossloc::synth::{self, ScanTruth, SynthDataset};
 use nalgebra::Point3;
 use serde_json::{Value, json};
 
-use crate::session::{LocaliseArgs, load_db, run_sequence, write_outputs};
+use crate::session::{LocaliseArgs, Playback, load_db, run_sequence, write_outputs};
 
 /// `crossloc eval` subcommands.
 #[derive(Debug, Subcommand)]
@@ -131,6 +131,14 @@ fn summary_json(s: &RelocSummary, r: &[&Replay]) -> Value {
             "frames_out".into(),
             json!(r.iter().map(|x| x.stats.processed).sum::<u64>()),
         );
+        o.insert(
+            "rounds".into(),
+            json!(r.iter().map(|x| x.stats.rounds).sum::<u64>()),
+        );
+        o.insert(
+            "rounds_skipped".into(),
+            json!(r.iter().map(|x| x.stats.rounds_skipped).sum::<u64>()),
+        );
     }
     v
 }
@@ -169,7 +177,13 @@ fn eval_reloc(a: &EvalRelocArgs) -> Result<()> {
         return eval_reloc_synthetic(a, db);
     }
     let selection = a.run.frames.unwrap_or_default();
-    let r = run_sequence(db.clone(), &a.run.input, selection, a.run.session_seed)?;
+    let r = run_sequence(
+        db.clone(),
+        &a.run.input,
+        selection,
+        a.run.session_seed,
+        a.run.playback(),
+    )?;
     write_outputs(&a.run, &r)?;
     let cov = coverage_of_sequence_scenes(&db)?;
     // Localisability needs the frames' depth: read them again (deterministic).
@@ -222,7 +236,13 @@ fn eval_reloc_synthetic(a: &EvalRelocArgs, db: Arc<SceneDatabase>) -> Result<()>
     for (i, (room, scan, name)) in rescans(&ds).into_iter().enumerate() {
         let dir = ds.scan_dir(room, scan);
         let seed = a.run.session_seed.wrapping_add(i as u64 * 7919);
-        let r = run_sequence(db.clone(), &dir, a.run.frames.unwrap_or_default(), seed)?;
+        let r = run_sequence(
+            db.clone(),
+            &dir,
+            a.run.frames.unwrap_or_default(),
+            seed,
+            a.run.playback(),
+        )?;
         let cov = coverage_of_reference_scan(&ds, room)?;
         let mut loc = BTreeMap::new();
         for f in open_sequence(&dir, a.run.frames.unwrap_or_default())? {
@@ -486,6 +506,7 @@ fn eval_changes(a: &EvalDatasetArgs) -> Result<()> {
             &dir,
             FrameSelection::ALL,
             a.session_seed.wrapping_add(i as u64 * 7919),
+            Playback::default(),
         )?;
         // Standing events at the end (retractions applied).
         let mut active: BTreeMap<u64, crossloc::change::ChangeEvent> = BTreeMap::new();

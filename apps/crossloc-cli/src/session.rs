@@ -8,11 +8,11 @@ use anyhow::{Context, Result};
 use clap::Args;
 use crossloc::change::ChangeKind;
 use crossloc::db::{SceneDatabase, read_database};
-use crossloc::eval::{Replay, random_session_transform, replay};
+use crossloc::eval::{Replay, random_session_transform, replay_paced};
 use crossloc::frame::Pose;
 use crossloc::io::detect::open_sequence;
 use crossloc::io::{FrameSelection, trajectory};
-use crossloc::pipeline::{EngineConfig, EngineEvent};
+use crossloc::pipeline::{EngineConfig, EngineEvent, RoundSchedule};
 use serde_json::{Value, json};
 
 use crate::progress;
@@ -43,6 +43,46 @@ pub struct LocaliseArgs {
     /// Output TUM trajectory of the estimated camera path (map frame).
     #[arg(long)]
     pub trajectory: Option<PathBuf>,
+    /// How relocalisation rounds run: `every` (each round frame's round, in
+    /// order; reproducible) or `latest` (on their own thread, on the newest
+    /// input; frames never wait for a round, results depend on timing).
+    #[arg(long, value_enum, default_value_t = Rounds::Every)]
+    pub rounds: Rounds,
+    /// Push frames no faster than this many per second, as a camera would
+    /// (default: as fast as the engine takes them).
+    #[arg(long)]
+    pub pace: Option<f64>,
+}
+
+/// `--rounds`: the engine's [`RoundSchedule`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Rounds {
+    /// Every round, in order (reproducible).
+    Every,
+    /// The newest input's round, on a thread of its own.
+    Latest,
+}
+
+/// How a sequence is played to the engine.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Playback {
+    /// Round schedule.
+    pub rounds: RoundSchedule,
+    /// Frames per second to push at, if paced.
+    pub pace_fps: Option<f64>,
+}
+
+impl LocaliseArgs {
+    /// The playback these arguments ask for.
+    pub fn playback(&self) -> Playback {
+        Playback {
+            rounds: match self.rounds {
+                Rounds::Every => RoundSchedule::EveryRound,
+                Rounds::Latest => RoundSchedule::Latest,
+            },
+            pace_fps: self.pace,
+        }
+    }
 }
 
 /// 4×4 row-major nested arrays.
@@ -68,15 +108,21 @@ pub fn run_sequence(
     input: &Path,
     selection: FrameSelection,
     seed: u64,
+    playback: Playback,
 ) -> Result<Replay> {
     let source = open_sequence(input, selection)?;
     let pb = progress::bar(source.frame_count() as u64, "localising");
     let T_session_map = random_session_transform(seed, 10.0);
-    let r = replay(
-        EngineConfig::default(),
+    let cfg = EngineConfig {
+        rounds: playback.rounds,
+        ..EngineConfig::default()
+    };
+    let r = replay_paced(
+        cfg,
         db,
         source,
         T_session_map,
+        playback.pace_fps,
         &mut |_| pb.inc(1),
     )?;
     pb.finish_and_clear();
@@ -138,6 +184,7 @@ pub fn result_json(r: &Replay) -> Value {
         "events": events_json(r),
         "stats": {"frames_in": r.stats.pushed, "frames_out": r.stats.processed,
                   "dropped": r.stats.dropped, "bad_frames": r.bad_frames,
+                  "rounds": r.stats.rounds, "rounds_skipped": r.stats.rounds_skipped,
                   "fps": r.fps()},
     })
 }
@@ -174,6 +221,7 @@ pub fn run(args: &LocaliseArgs) -> Result<()> {
         &args.input,
         args.frames.unwrap_or_default(),
         args.session_seed,
+        args.playback(),
     )?;
     write_outputs(args, &r)?;
     let fixed = r
@@ -182,12 +230,14 @@ pub fn run(args: &LocaliseArgs) -> Result<()> {
         .filter(|f| f.T_map_session.is_some())
         .count();
     println!(
-        "{} frames ({} unreadable), localised on {}, {} events, {:.1} frames/s",
+        "{} frames ({} unreadable), localised on {}, {} events, {:.1} frames/s, {} rounds ({} skipped)",
         r.frames.len(),
         r.bad_frames,
         fixed,
         r.events.len(),
-        r.fps()
+        r.fps(),
+        r.stats.rounds,
+        r.stats.rounds_skipped
     );
     Ok(())
 }

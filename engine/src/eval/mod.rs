@@ -21,7 +21,8 @@ pub use observable::{
     view_share,
 };
 pub use replay::{
-    Latency, Replay, ReplayFrame, StageLatency, process_cpu_seconds, replay, stage_latency,
+    Latency, Replay, ReplayFrame, StageLatency, process_cpu_seconds, replay, replay_paced,
+    stage_latency,
 };
 pub use scan_reference::{ScanReference, ScanReferenceConfig, align_scan_structure};
 pub use session::random_session_transform;

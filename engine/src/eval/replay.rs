@@ -125,8 +125,8 @@ const READ_AHEAD: usize = 4;
 
 /// Replays `frames` (poses in the map frame) through an engine for `db`, moving the
 /// poses into the session frame given by `T_session_map`. `frames` is iterated
-/// (read and decoded) on a thread of its own, a few frames ahead. `progress` is
-/// called once per frame read.
+/// (read and decoded) on a thread of its own, a few frames ahead, and pushed as
+/// fast as the engine takes them. `progress` is called once per frame read.
 pub fn replay(
     cfg: EngineConfig,
     db: Arc<SceneDatabase>,
@@ -134,7 +134,30 @@ pub fn replay(
     T_session_map: Pose,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Replay, PipelineError> {
+    replay_paced(cfg, db, frames, T_session_map, None, progress)
+}
+
+/// [`replay`], with the frames pushed no faster than `pace_fps` frames per
+/// second when given (the `k`-th frame not before `k / pace_fps` seconds after
+/// the first), as a camera delivers them; a frame the engine is late to take
+/// is pushed as soon as it can be.
+pub fn replay_paced(
+    cfg: EngineConfig,
+    db: Arc<SceneDatabase>,
+    frames: impl Iterator<Item = Result<RgbdFrame, IoError>> + Send,
+    T_session_map: Pose,
+    pace_fps: Option<f64>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Replay, PipelineError> {
+    if let Some(fps) = pace_fps
+        && !(fps.is_finite() && fps > 0.0)
+    {
+        return Err(PipelineError::Config(format!(
+            "the replay pace must be a positive number of frames per second, not {fps}"
+        )));
+    }
     let mut engine = Engine::new(cfg, db)?;
+    let mut pushed = 0u64;
     let mut truth: std::collections::BTreeMap<u64, Option<Pose>> =
         std::collections::BTreeMap::new();
     let mut results: Vec<FrameResult> = Vec::new();
@@ -181,7 +204,14 @@ pub fn replay(
             };
             truth.insert(frame.index, T_map_camera);
             frame.T_session_camera = Some(T_session_map * T);
+            if let Some(fps) = pace_fps {
+                let due = start + std::time::Duration::from_secs_f64(pushed as f64 / fps);
+                if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+            }
             engine.push_frame(frame)?;
+            pushed += 1;
             collect(&mut engine, &mut results, &mut bad);
         }
         Ok(())

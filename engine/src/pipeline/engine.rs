@@ -8,9 +8,10 @@ use std::thread::JoinHandle;
 
 use crossbeam::channel::{Receiver, Sender, TrySendError, bounded, unbounded};
 
+use super::latest_round::RoundWorker;
 use super::stages::{Fused, Located};
 use super::tracker::build_stages;
-use super::{EngineConfig, EngineEvent, FrameResult, PipelineError};
+use super::{EngineConfig, EngineEvent, FrameResult, PipelineError, RoundSchedule};
 use crate::db::SceneDatabase;
 use crate::frame::RgbdFrame;
 use crate::localise::state::TrackingState;
@@ -37,6 +38,12 @@ pub struct EngineStats {
     pub processed: u64,
     /// Frames that failed (reported and skipped).
     pub failed: u64,
+    /// Round frames (every `reloc_every`-th fused frame) that reached the
+    /// localise stage.
+    pub rounds: u64,
+    /// Of those, rounds skipped because a newer input replaced theirs
+    /// ([`super::RoundSchedule::Latest`] only; 0 otherwise).
+    pub rounds_skipped: u64,
 }
 
 type Segmented = (RgbdFrame, Result<Segmentation, PipelineError>, f64);
@@ -54,6 +61,8 @@ pub struct Engine {
     policy: Backpressure,
     pushed: u64,
     dropped: Arc<AtomicU64>,
+    rounds: Arc<AtomicU64>,
+    rounds_skipped: Arc<AtomicU64>,
     processed: u64,
     failed: u64,
     events: VecDeque<EngineEvent>,
@@ -88,6 +97,7 @@ impl Engine {
             .map_err(|e| PipelineError::Config(e.to_string()))?;
         let cap = config.queue_capacity.max(1);
         let policy = config.backpressure;
+        let schedule = config.rounds;
         let seg_cfg = config.segment.clone();
         let (mut fuse, mut localise, mut change) = build_stages(config, database)?;
         let (in_tx, in_rx) = bounded::<RgbdFrame>(cap);
@@ -97,6 +107,8 @@ impl Engine {
         let (out_tx, out_rx) = unbounded::<Output>();
         let state = Arc::new(AtomicU8::new(0));
         let dropped = Arc::new(AtomicU64::new(0));
+        let rounds = Arc::new(AtomicU64::new(0));
+        let rounds_skipped = Arc::new(AtomicU64::new(0));
 
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new()
@@ -136,18 +148,33 @@ impl Engine {
             }),
         )?;
         let st = state.clone();
-        let localiser = spawn(
-            "crossloc-localise",
-            Box::new(move || {
-                for (frame, fused) in fused_rx.iter() {
-                    let out = fused.map(|f| localise.run(f));
-                    st.store(encode_state(localise.state()), Ordering::Release);
-                    if loc_tx.send((frame, out)).is_err() {
-                        break;
+        let counts = (rounds.clone(), rounds_skipped.clone());
+        let localiser = match schedule {
+            RoundSchedule::EveryRound => spawn(
+                "crossloc-localise",
+                Box::new(move || {
+                    for (frame, fused) in fused_rx.iter() {
+                        let out = fused.map(|f| {
+                            if f.round.is_some() {
+                                counts.0.fetch_add(1, Ordering::Relaxed);
+                            }
+                            localise.run(f)
+                        });
+                        st.store(encode_state(localise.state()), Ordering::Release);
+                        if loc_tx.send((frame, out)).is_err() {
+                            break;
+                        }
                     }
-                }
-            }),
-        )?;
+                }),
+            )?,
+            RoundSchedule::Latest => {
+                let worker = RoundWorker::start(localise)?;
+                spawn(
+                    "crossloc-localise",
+                    Box::new(move || pass_on_latest(worker, fused_rx, loc_tx, st, counts)),
+                )?
+            }
+        };
         let detector = spawn(
             "crossloc-change",
             Box::new(move || {
@@ -168,6 +195,8 @@ impl Engine {
             policy,
             pushed: 0,
             dropped,
+            rounds,
+            rounds_skipped,
             processed: 0,
             failed: 0,
             events: VecDeque::new(),
@@ -250,6 +279,8 @@ impl Engine {
             dropped: self.dropped.load(Ordering::Relaxed),
             processed: self.processed,
             failed: self.failed,
+            rounds: self.rounds.load(Ordering::Relaxed),
+            rounds_skipped: self.rounds_skipped.load(Ordering::Relaxed),
         }
     }
 
@@ -283,6 +314,40 @@ impl Engine {
             }
         }
     }
+}
+
+/// The localise thread of [`RoundSchedule::Latest`]: hands each round input to
+/// the worker and passes every frame on at once with the worker's latest state.
+fn pass_on_latest(
+    worker: RoundWorker,
+    fused_rx: Receiver<Staged<Fused>>,
+    loc_tx: Sender<Staged<Located>>,
+    st: Arc<AtomicU8>,
+    (rounds, skipped): (Arc<AtomicU64>, Arc<AtomicU64>),
+) {
+    for (frame, fused) in fused_rx.iter() {
+        let out = fused.map(|mut f| {
+            if let Some(input) = f.round.take() {
+                rounds.fetch_add(1, Ordering::Relaxed);
+                worker.submit(input);
+            }
+            let news = worker.news();
+            f.times.localise_ms = news.round_ms;
+            skipped.store(worker.counts().skipped, Ordering::Relaxed);
+            st.store(encode_state(news.state), Ordering::Release);
+            Located {
+                fused: f,
+                state: news.state,
+                fix: news.fix,
+                confidence: news.confidence,
+                events: news.events,
+            }
+        });
+        if loc_tx.send((frame, out)).is_err() {
+            break;
+        }
+    }
+    skipped.store(worker.stop().skipped, Ordering::Relaxed);
 }
 
 impl Drop for Engine {

@@ -17,6 +17,7 @@
 
 mod engine;
 mod hypothesis_checks;
+mod latest_round;
 mod relocalise;
 pub mod scan_query;
 mod stages;
@@ -145,6 +146,28 @@ pub struct EngineConfig {
     pub queue_capacity: usize,
     /// What `push_frame` does when the input queue is full.
     pub backpressure: Backpressure,
+    /// How the threaded [`Engine`] runs relocalisation rounds (the sequential
+    /// [`Tracker`] always runs every round in order).
+    pub rounds: RoundSchedule,
+}
+
+/// How the threaded [`Engine`] schedules relocalisation rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RoundSchedule {
+    /// Every round frame's round runs, in order, before the frame passes on:
+    /// results are exactly the sequential [`Tracker`]'s, and while lost the
+    /// rounds set the frame rate.
+    #[default]
+    EveryRound,
+    /// Rounds run on a thread of their own, on the newest round input; frames
+    /// pass on at once with the state of the last finished round, and a round
+    /// input that a newer one replaces before a round could take it is skipped
+    /// (counted in [`EngineStats::rounds_skipped`]). Every frame is still
+    /// segmented and fused, and the frame rate no longer waits for the rounds;
+    /// a fix (`T_map_session`) holds for every frame after the one it was
+    /// found at, so it arrives later by the round's time. Results depend on
+    /// timing.
+    Latest,
 }
 
 impl Default for EngineConfig {
@@ -213,6 +236,7 @@ impl Default for EngineConfig {
             symmetry_axes: 3,
             queue_capacity: 4,
             backpressure: Backpressure::Block,
+            rounds: RoundSchedule::EveryRound,
         }
     }
 }

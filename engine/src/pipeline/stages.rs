@@ -54,8 +54,10 @@ pub(crate) struct Fused {
     pub(crate) T_session_camera: Pose,
     /// Stage times so far (fuse, encode).
     pub(crate) times: StageTimes,
-    /// On round frames: the relocalisation input and the live objects.
-    pub(crate) round: Option<(RoundInput, Vec<SessionObject>)>,
+    /// On round frames: the relocalisation input (taken by the localise stage).
+    pub(crate) round: Option<RoundInput>,
+    /// On round frames: the live objects for change detection.
+    pub(crate) objects: Option<Vec<SessionObject>>,
 }
 
 /// What the localise stage hands on for one frame.
@@ -127,21 +129,24 @@ impl FuseStage {
         self.live.integrate_structure(&T_session_camera, &sp, &sn);
         times.fuse_ms = t.elapsed().as_secs_f64() * 1e3;
         self.processed += 1;
-        let round = self
+        let (round, objects) = if self
             .processed
             .is_multiple_of(self.cfg.reloc_every.max(1) as u64)
-            .then(|| {
-                let t = Instant::now();
-                let queries = self.refresh_descriptors();
-                let surface = self.live_surface();
-                let objects = self.session_objects();
-                times.encode_ms = t.elapsed().as_secs_f64() * 1e3;
-                (RoundInput { queries, surface }, objects)
-            });
+        {
+            let t = Instant::now();
+            let queries = self.refresh_descriptors();
+            let surface = self.live_surface();
+            let objects = self.session_objects();
+            times.encode_ms = t.elapsed().as_secs_f64() * 1e3;
+            (Some(RoundInput { queries, surface }), Some(objects))
+        } else {
+            (None, None)
+        };
         Ok(Fused {
             T_session_camera,
             times,
             round,
+            objects,
         })
     }
 
@@ -290,43 +295,63 @@ impl LocaliseStage {
     /// Runs the frame's round (if it has one) and updates the state.
     pub(crate) fn run(&mut self, mut fused: Fused) -> Located {
         let mut events = Vec::new();
-        if let Some((input, _)) = &fused.round {
-            self.rounds += 1;
-            // A fix that keeps verifying is re-checked every `verify_every` rounds
-            // (the device's own tracking carries it in between); after a failed
-            // check, and while not localised, every round works.
-            let rest = self.localiser.state() == TrackingState::Localised
-                && self.last_ok
-                && !self.rounds.is_multiple_of(self.verify_every);
-            if !rest {
-                let t = Instant::now();
-                let fix: Option<VerifiedHypothesis> = self.localiser.fix().cloned();
-                let pending = self.localiser.pending_scene();
-                let (best, current_ok) = self.relocaliser.round(fix.as_ref(), pending, input);
-                fused.times.localise_ms = t.elapsed().as_secs_f64() * 1e3;
-                self.last_ok = current_ok == Some(true);
-                log::debug!(
-                    "round {}: best {:?}",
-                    self.rounds,
-                    best.as_ref().map(|b| (
-                        b.scene,
-                        b.inliers,
-                        b.fitness,
-                        b.object_fitness,
-                        b.structure_fitness
-                    ))
-                );
-                events = self.localiser.update(best, current_ok);
-            }
+        if let Some(input) = fused.round.take() {
+            let (e, ms) = self.round(&input);
+            events = e;
+            fused.times.localise_ms = ms;
         }
-        let fix = self.localiser.fix().map(|f| (f.scene, f.T_map_session));
+        let (state, fix, confidence) = self.snapshot();
         Located {
             fused,
-            state: self.localiser.state(),
+            state,
             fix,
-            confidence: self.localiser.confidence(),
+            confidence,
             events,
         }
+    }
+
+    /// The state, the fix (scene and pose, only when Localised) and its
+    /// confidence.
+    pub(crate) fn snapshot(&self) -> (TrackingState, Option<(usize, Pose)>, f32) {
+        (
+            self.localiser.state(),
+            self.localiser.fix().map(|f| (f.scene, f.T_map_session)),
+            self.localiser.confidence(),
+        )
+    }
+
+    /// One round on `input`: the fix re-verified or a relocalisation, fed to
+    /// the state machine. Returns the state changes and the milliseconds the
+    /// round worked (0 when a fix that keeps verifying rests this round).
+    pub(crate) fn round(&mut self, input: &RoundInput) -> (Vec<StateEvent>, f64) {
+        self.rounds += 1;
+        // A fix that keeps verifying is re-checked every `verify_every` rounds
+        // (the device's own tracking carries it in between); after a failed
+        // check, and while not localised, every round works.
+        let rest = self.localiser.state() == TrackingState::Localised
+            && self.last_ok
+            && !self.rounds.is_multiple_of(self.verify_every);
+        if rest {
+            return (Vec::new(), 0.0);
+        }
+        let t = Instant::now();
+        let fix: Option<VerifiedHypothesis> = self.localiser.fix().cloned();
+        let pending = self.localiser.pending_scene();
+        let (best, current_ok) = self.relocaliser.round(fix.as_ref(), pending, input);
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        self.last_ok = current_ok == Some(true);
+        log::debug!(
+            "round {}: best {:?}",
+            self.rounds,
+            best.as_ref().map(|b| (
+                b.scene,
+                b.inliers,
+                b.fitness,
+                b.object_fitness,
+                b.structure_fitness
+            ))
+        );
+        (self.localiser.update(best, current_ok), ms)
     }
 }
 
@@ -413,7 +438,7 @@ impl ChangeStage {
             let scene: &crate::db::Scene = scene;
             let T_map_camera = T_map_session * fused.T_session_camera;
             det.observe_frame(scene, &T_map_camera, &frame.intrinsics, &frame.depth);
-            if let Some((_, objects)) = &fused.round {
+            if let Some(objects) = &fused.objects {
                 let lives: Vec<LiveObject> = objects
                     .iter()
                     .map(|o| LiveObject {
