@@ -115,13 +115,7 @@ fn threaded(
         rounds,
         ..EngineConfig::default()
     };
-    let r = replay(
-        cfg,
-        db.clone(),
-        frames,
-        T_session_map,
-        &mut |_| {},
-    )?;
+    let r = replay(cfg, db.clone(), frames, T_session_map, &mut |_| {})?;
     Ok(Run {
         frames_in: r.stats.pushed,
         frames_out: r.stats.processed,
@@ -217,7 +211,10 @@ fn main() -> Result<(), BoxError> {
             &mut thr,
             threaded(&db, &scan, seed, RoundSchedule::EveryRound)?,
         );
-        merge(&mut latest, threaded(&db, &scan, seed, RoundSchedule::Latest)?);
+        merge(
+            &mut latest,
+            threaded(&db, &scan, seed, RoundSchedule::Latest)?,
+        );
         eprintln!("{} done", scan.display());
     }
     let base = seq.frames_out as f64 / seq.wall_s.max(1e-9);

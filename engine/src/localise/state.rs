@@ -128,6 +128,20 @@ pub struct StateConfig {
     pub candidate_patience: usize,
 }
 
+impl StateConfig {
+    /// Whether `h` counts at all as an evaluation (the minimum-inlier and
+    /// fitness gates); [`Localiser::update`] takes a hypothesis that does not as
+    /// no hypothesis.
+    pub fn admits(&self, h: &VerifiedHypothesis) -> bool {
+        h.inliers >= self.min_inliers
+            && (h.inliers >= self.strong_inliers || h.score() >= self.weak_min_score)
+            && h.fitness >= self.min_fitness
+            && h.object_fitness >= self.min_object_fitness
+            && h.structure_fitness
+                .is_none_or(|f| f >= self.min_structure_fitness)
+    }
+}
+
 impl Default for StateConfig {
     fn default() -> Self {
         StateConfig {
@@ -242,12 +256,7 @@ impl Localiser {
     }
 
     fn passes_gate(&self, h: &VerifiedHypothesis) -> bool {
-        h.inliers >= self.cfg.min_inliers
-            && (h.inliers >= self.cfg.strong_inliers || h.score() >= self.cfg.weak_min_score)
-            && h.fitness >= self.cfg.min_fitness
-            && h.object_fitness >= self.cfg.min_object_fitness
-            && h.structure_fitness
-                .is_none_or(|f| f >= self.cfg.min_structure_fitness)
+        self.cfg.admits(h)
     }
 
     /// Agreeing evaluations `h` needs to become the fix from Lost or Candidate.

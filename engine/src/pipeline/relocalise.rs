@@ -608,6 +608,12 @@ impl Relocaliser {
                 .collect::<Vec<_>>()
         );
         let best = verified.first()?.clone();
+        // A best hypothesis the state machine would not count needs no
+        // ambiguity check: whatever the round returns counts as none.
+        if !self.cfg.state.admits(&best) {
+            log::trace!("best hypothesis below the state machine's gates: no rival search");
+            return None;
+        }
         // Ambiguity gate: a different pose that explains the surface almost as well,
         // from the correspondences or, when they offer none, the room turned round.
         let bar = self.cfg.ambiguity_ratio * best.score();
