@@ -202,6 +202,12 @@ impl LineTransform {
         stride: usize,
         len: usize,
     ) {
+        // A line with no cell within the limit passes nothing on and keeps its
+        // cells as they are (most lines of a room's box, in the first passes).
+        let limit = self.limit;
+        if !(0..len).any(|q| dist[start + q * stride] <= limit) {
+            return;
+        }
         self.f.clear();
         self.site.clear();
         for q in 0..len {

@@ -18,6 +18,8 @@
 
 use kiddo::{ImmutableKdTree, SquaredEuclidean};
 
+use super::near_cells::NearCells;
+
 use super::closest_grid::ClosestPointGrid;
 use nalgebra::{Isometry3, Matrix6, Point3, Translation3, UnitQuaternion, Vector3, Vector6};
 use serde::{Deserialize, Serialize};
@@ -141,7 +143,7 @@ pub struct IcpResult {
 const NEAR_CELL_M: f32 = 0.25;
 /// Cells of dilation of the prefilter: every point within
 /// `NEAR_DILATION × NEAR_CELL_M` of a target point is in a marked cell.
-const NEAR_DILATION: i32 = 2;
+const NEAR_DILATION: usize = 2;
 
 /// The fixed map-frame surface ICP aligns to, indexed once for many queries.
 ///
@@ -153,15 +155,10 @@ pub struct IcpTarget {
     tree: ImmutableKdTree<f32, 3>,
     points: Vec<Point3<f32>>,
     normals: Vec<Vector3<f32>>,
-    near: std::collections::HashSet<(i32, i32, i32)>,
+    near: NearCells,
     /// Optional closest-point table, answering radius-bounded queries within its
     /// reach ([`IcpTarget::with_lookup`]).
     lookup: Option<ClosestPointGrid>,
-}
-
-fn near_cell(p: &Point3<f32>) -> (i32, i32, i32) {
-    let c = |v: f32| (v / NEAR_CELL_M).floor().clamp(-1e9, 1e9) as i32;
-    (c(p.x), c(p.y), c(p.z))
 }
 
 impl std::fmt::Debug for IcpTarget {
@@ -216,19 +213,7 @@ impl IcpTarget {
             ImmutableKdTree::new_from_slice(&coords).map_err(|e| RegistrationError::Index {
                 message: e.to_string(),
             })?;
-        let occupied: std::collections::BTreeSet<(i32, i32, i32)> =
-            points.iter().map(near_cell).collect();
-        let mut near = std::collections::HashSet::new();
-        let d = NEAR_DILATION;
-        for (x, y, z) in occupied {
-            for dx in -d..=d {
-                for dy in -d..=d {
-                    for dz in -d..=d {
-                        near.insert((x + dx, y + dy, z + dz));
-                    }
-                }
-            }
-        }
+        let near = NearCells::new(&points, NEAR_CELL_M, NEAR_DILATION);
         Ok(IcpTarget {
             tree,
             points,
@@ -296,7 +281,7 @@ impl IcpTarget {
             let d = (self.points.get(i)? - p).norm();
             return (d <= radius).then_some((i, d));
         }
-        if radius <= NEAR_CELL_M * NEAR_DILATION as f32 && !self.near.contains(&near_cell(p)) {
+        if radius <= NEAR_CELL_M * NEAR_DILATION as f32 && !self.near.contains(p) {
             return None;
         }
         self.nearest(p).filter(|&(_, d)| d <= radius)

@@ -26,6 +26,7 @@ pub mod compare;
 pub mod correspondence;
 pub mod error;
 pub mod icp;
+mod near_cells;
 pub mod pairs;
 pub mod ransac;
 pub mod state;

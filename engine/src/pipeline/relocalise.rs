@@ -223,7 +223,12 @@ impl Relocaliser {
             return Some(t.clone());
         }
         let s = self.db.scenes.get(scene)?;
+        let started = std::time::Instant::now();
         let t = Arc::new(verification_target(s, self.cfg.coarse_target_cell_m)?);
+        log::debug!(
+            "scene {scene}: verification target built in {:.1} ms",
+            started.elapsed().as_secs_f64() * 1e3
+        );
         while self.targets.len() >= self.cfg.max_cached_targets.max(1) {
             let Some(oldest) = self
                 .targets
