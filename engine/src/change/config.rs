@@ -63,6 +63,10 @@ pub struct ChangeConfig {
     pub min_half_thickness_m: f32,
     /// ... and no other candidate scoring at least this share of the best one.
     pub unseen_move_margin: f32,
+    /// Of the database objects a live object could be, moved, those scoring at
+    /// least this share of the best one are alike (lookalikes that fit it about
+    /// as well): the one that moved least is taken.
+    pub lookalike_margin: f32,
     /// A move of at most this many times the object's largest half extent (or
     /// `near_move_m`, whichever is larger) by a live object standing partly in the
     /// old place (`near_move_min_overlap`) counts as near when that place was seen
@@ -160,6 +164,7 @@ impl Default for ChangeConfig {
             max_unseen_move_m: 2.0,
             min_half_thickness_m: 0.03,
             unseen_move_margin: 0.9,
+            lookalike_margin: 0.9,
             near_move_factor: 2.0,
             near_move_m: 0.75,
             near_move_min_overlap: 0.2,

@@ -88,6 +88,32 @@ enum Decision {
     Unsure,
 }
 
+/// The best score among `Moved` candidates, and of those scoring at least
+/// `margin` of it, the one that moved least (the better scoring one on a tie):
+/// two lookalikes that both fit a live object are told apart by the smaller
+/// move. `None` without a `Moved` candidate.
+fn least_moved_lookalike(candidates: &[Decision], margin: f32) -> Option<(f32, Decision)> {
+    let moved = |d: &Decision| match *d {
+        Decision::Moved {
+            translation_m,
+            fitness,
+            ..
+        } => Some((translation_m, fitness)),
+        _ => None,
+    };
+    let top = candidates
+        .iter()
+        .filter_map(moved)
+        .map(|(_, f)| f)
+        .reduce(f32::max)?;
+    candidates
+        .iter()
+        .filter_map(|d| moved(d).map(|m| (m, *d)))
+        .filter(|((_, f), _)| *f >= margin * top)
+        .min_by(|((ta, fa), _), ((tb, fb), _)| ta.total_cmp(tb).then(fb.total_cmp(fa)))
+        .map(|(_, d)| (top, d))
+}
+
 #[derive(Debug, Clone, Default)]
 struct DbTrack {
     present_frames: u32,
@@ -401,10 +427,13 @@ impl ChangeDetector {
         live: &[Point3<f32>],
         init: Pose,
     ) -> (Pose, f32) {
-        // Only an object standing about where it was is searched for a turn:
-        // its centroid within its own largest half extent of the old one.
+        // Only an object standing about where it was (its centroid within its
+        // own largest half extent of the old one), or one whose old place has
+        // been seen empty (it may be here, turned), is searched for a turn.
         let key = (live_id, di);
-        let search = if (centroid(live) - inst.centroid).norm() > inst.bbox.half_extents.max() {
+        let search = if (centroid(live) - inst.centroid).norm() > inst.bbox.half_extents.max()
+            && !self.seen_vacated(di)
+        {
             TurnSearch::Known(None)
         } else {
             match self.turns.borrow().get(&key).copied() {
@@ -468,8 +497,9 @@ impl ChangeDetector {
         let live = sample(&obj.points_map, 200);
         let live_grid = PointGrid::new(&obj.points_map, grid_radius(&self.cfg));
         let c = centroid(&live);
-        // Elsewhere: the best descriptor match that is not claimed in place.
-        let mut best: Option<Decision> = None;
+        // Elsewhere: the descriptor matches that are not claimed in place and
+        // could be this object, moved.
+        let mut candidates: Vec<Decision> = Vec::new();
         let mut similar = false;
         let mut new_here: Option<bool> = None;
         let mut unseen_best = 0.0f32;
@@ -584,30 +614,18 @@ impl ChangeDetector {
             if e.translation_m > near && !self.seen_vacated(di) {
                 unseen_best = unseen_best.max(fit_live * sim);
             }
-            let cand = Decision::Moved {
+            candidates.push(Decision::Moved {
                 db: di,
                 translation_m: e.translation_m,
                 rotation_deg: e.rotation_deg,
                 fitness: fit_live * sim,
-            };
-            let better = match best {
-                Some(Decision::Moved { fitness, .. }) => fit_live * sim > fitness,
-                _ => true,
-            };
-            if better {
-                best = Some(cand);
-            }
+            });
         }
-        if let Some(b) = best {
+        if let Some((top, b)) = least_moved_lookalike(&candidates, self.cfg.lookalike_margin) {
             // A move inferred without seeing the old place needs one clear match: two
             // lookalikes that fit about as well leave it open.
-            let ambiguous = match b {
-                Decision::Moved { fitness, .. } => {
-                    unseen_best >= fitness
-                        && second_best(&scores, fitness) >= self.cfg.unseen_move_margin * fitness
-                }
-                _ => false,
-            };
+            let ambiguous = unseen_best >= top
+                && second_best(&scores, top) >= self.cfg.unseen_move_margin * top;
             if !ambiguous {
                 return b;
             }
@@ -953,5 +971,36 @@ impl ChangeDetector {
             e.frame = frame;
             out.push(e);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Decision, least_moved_lookalike};
+
+    #[test]
+    fn the_least_moved_of_candidates_that_fit_about_as_well_is_taken() {
+        let m = |db, translation_m, fitness| Decision::Moved {
+            db,
+            translation_m,
+            rotation_deg: 0.0,
+            fitness,
+        };
+        assert_eq!(least_moved_lookalike(&[], 0.9), None);
+        assert_eq!(
+            least_moved_lookalike(&[Decision::Added, Decision::Unsure], 0.9),
+            None
+        );
+        // Within the margin the smaller move wins; the top score is reported.
+        let c = [m(0, 2.6, 0.89), m(1, 1.1, 0.85), m(2, 0.4, 0.5)];
+        assert_eq!(
+            least_moved_lookalike(&c, 0.9),
+            Some((0.89, m(1, 1.1, 0.85)))
+        );
+        // A much poorer fit is no lookalike, however near.
+        assert_eq!(
+            least_moved_lookalike(&c, 0.99),
+            Some((0.89, m(0, 2.6, 0.89)))
+        );
     }
 }
