@@ -8,7 +8,9 @@
 //! round input that arrives while it works waits in a one-place mailbox, and a
 //! newer one replaces it (counted as skipped). Frames meanwhile pass on at once
 //! with the state the last finished round left, and the state changes of a
-//! round are handed on with the first frame after it finished.
+//! round are handed on with the first frame after it finished. When no input
+//! waits, the worker builds the scenes' verification targets ahead of the
+//! rounds that will need them.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -129,6 +131,10 @@ impl RoundWorker {
         let thread = std::thread::Builder::new()
             .name("crossloc-reloc".into())
             .spawn(move || {
+                // While no input waits, the worker builds the verification
+                // targets of the scenes one by one (the first rounds then find
+                // them ready), then sleeps until one arrives.
+                let mut warm = true;
                 loop {
                     let input = {
                         let mut mb = lock(&sh.mailbox);
@@ -138,6 +144,12 @@ impl RoundWorker {
                             }
                             if mb.closed {
                                 break None;
+                            }
+                            if warm {
+                                drop(mb);
+                                warm = stage.warm_one();
+                                mb = lock(&sh.mailbox);
+                                continue;
                             }
                             mb = sh.wake.wait(mb).unwrap_or_else(|p| p.into_inner());
                         }

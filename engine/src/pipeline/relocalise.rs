@@ -244,6 +244,23 @@ impl Relocaliser {
         Some(t)
     }
 
+    /// Builds the verification target of the first scene without one while the
+    /// cache has room (idle work: a later round finds it ready). Returns whether
+    /// it built one.
+    pub(crate) fn warm_one(&mut self) -> bool {
+        if self.targets.len() >= self.cfg.max_cached_targets.max(1) {
+            return false;
+        }
+        let Some(scene) = (0..self.db.scenes.len()).find(|s| !self.targets.contains_key(s)) else {
+            return false;
+        };
+        if self.target(scene).is_none() {
+            // A scene without a usable target is not tried again here.
+            return false;
+        }
+        true
+    }
+
     /// Number of cached verification targets.
     #[cfg(test)]
     pub(crate) fn cached_targets(&self) -> usize {

@@ -255,6 +255,32 @@ fn the_target_cache_keeps_the_most_recently_used_scenes() {
 }
 
 #[test]
+fn idle_warming_builds_targets_until_the_cache_is_full() {
+    let objects = [(Point3::new(-2.0, -1.2, 0.45), Vector3::new(0.8, 0.5, 0.9))];
+    let mut db = SceneDatabase::new();
+    for i in 0..3 {
+        let mut s = room(&objects);
+        s.name = format!("room {i}");
+        db.add_scene(s).unwrap();
+    }
+    let index = EmbeddingIndex::build(&db, Modality::Point).unwrap();
+    let cfg = EngineConfig {
+        max_cached_targets: 2,
+        ..EngineConfig::default()
+    };
+    let mut r = Relocaliser::new(cfg, Arc::new(db), index);
+    assert!(r.warm_one());
+    assert_eq!(r.cached_targets(), 1);
+    let first = r.target(0).unwrap();
+    assert!(r.warm_one());
+    assert_eq!(r.cached_targets(), 2);
+    // Full: no more work, and what was built stays.
+    assert!(!r.warm_one());
+    assert_eq!(r.cached_targets(), 2);
+    assert!(Arc::ptr_eq(&first, &r.target(0).unwrap()));
+}
+
+#[test]
 fn a_gap_in_a_mapped_wall_does_not_count_against_the_structure() {
     let objects = [
         (Point3::new(-2.0, -1.2, 0.45), Vector3::new(0.8, 0.5, 0.9)),

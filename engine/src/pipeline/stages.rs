@@ -310,6 +310,12 @@ impl LocaliseStage {
         }
     }
 
+    /// Idle work between rounds: builds one more scene's verification target
+    /// while the cache has room. Returns whether it did.
+    pub(crate) fn warm_one(&mut self) -> bool {
+        self.relocaliser.warm_one()
+    }
+
     /// The state, the fix (scene and pose, only when Localised) and its
     /// confidence.
     pub(crate) fn snapshot(&self) -> (TrackingState, Option<(usize, Pose)>, f32) {
