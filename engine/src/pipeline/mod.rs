@@ -9,7 +9,10 @@
 //! backwards between the stages, so the engine's per-frame results are exactly the
 //! tracker's whatever the timing, while a long relocalisation round overlaps the
 //! segmentation and fusion of the frames after it and change detection overlaps
-//! the next round. Frames are pushed with [`Engine::push_frame`]; results and
+//! the next round. With [`RoundSchedule::Latest`] the rounds run on a thread of
+//! their own on the newest round input instead, and frames no longer wait for
+//! them (results then depend on timing). Frames are pushed with
+//! [`Engine::push_frame`]; results and
 //! events are collected with [`Engine::poll_results`] / [`Engine::poll_events`].
 //! The back-pressure policy is configurable: block the caller, or drop the oldest
 //! queued frame (counted). Shutdown is clean at any moment: dropping or calling
