@@ -122,6 +122,15 @@ pub struct StateConfig {
     /// Minimum structure fitness ([`VerifiedHypothesis::structure_fitness`]) for
     /// a hypothesis to count, where it could be measured.
     pub min_structure_fitness: f32,
+    /// A hypothesis with fewer than `min_inliers` instance inliers (but at
+    /// least one) still counts when the room itself agrees this well: a surface
+    /// fitness of at least `shape_min_fitness` and a measured structure fitness
+    /// of at least `shape_min_structure` (with the object-fitness gate). For a
+    /// view whose objects mostly moved or are few, where the walls and what
+    /// stayed decide. Values above 1 disable it.
+    pub shape_min_fitness: f32,
+    /// See `shape_min_fitness`.
+    pub shape_min_structure: f32,
     /// Consecutive failed verifications of the current fix before it is dropped.
     pub max_failures: usize,
     /// Consecutive evaluations without support before a candidate is dropped.
@@ -133,8 +142,13 @@ impl StateConfig {
     /// fitness gates); [`Localiser::update`] takes a hypothesis that does not as
     /// no hypothesis.
     pub fn admits(&self, h: &VerifiedHypothesis) -> bool {
-        h.inliers >= self.min_inliers
-            && (h.inliers >= self.strong_inliers || h.score() >= self.weak_min_score)
+        let by_objects = h.inliers >= self.min_inliers
+            && (h.inliers >= self.strong_inliers || h.score() >= self.weak_min_score);
+        let by_room = h.inliers >= 1
+            && h.fitness >= self.shape_min_fitness
+            && h.structure_fitness
+                .is_some_and(|f| f >= self.shape_min_structure);
+        (by_objects || by_room)
             && h.fitness >= self.min_fitness
             && h.object_fitness >= self.min_object_fitness
             && h.structure_fitness
@@ -157,6 +171,8 @@ impl Default for StateConfig {
             min_fitness: 0.5,
             min_object_fitness: 0.3,
             min_structure_fitness: 0.75,
+            shape_min_fitness: 0.8,
+            shape_min_structure: 0.95,
             max_failures: 4,
             candidate_patience: 4,
         }
@@ -655,6 +671,47 @@ mod tests {
         for _ in 0..50 {
             assert!(l.update(None, Some(true)).is_empty());
         }
+        assert_eq!(l.state(), TrackingState::Localised);
+    }
+
+    #[test]
+    fn one_object_inlier_counts_only_where_the_room_itself_agrees() {
+        let cfg = StateConfig {
+            min_inliers: 2,
+            strong_inliers: 3,
+            min_object_fitness: 0.4,
+            ..StateConfig::default()
+        };
+        let room = |fitness: f32, structure: Option<f32>, inliers: usize| VerifiedHypothesis {
+            fitness,
+            object_fitness: 0.45,
+            structure_fitness: structure,
+            ..hyp(0, 0.0, inliers)
+        };
+        // Most of the view on the mapped surface and the walls the room's.
+        assert!(cfg.admits(&room(0.85, Some(0.98), 1)));
+        // Walls off, surface off, walls not measured, or no object at all: no.
+        assert!(!cfg.admits(&room(0.85, Some(0.9), 1)));
+        assert!(!cfg.admits(&room(0.75, Some(0.98), 1)));
+        assert!(!cfg.admits(&room(0.85, None, 1)));
+        assert!(!cfg.admits(&room(0.85, Some(0.98), 0)));
+        // The object-fitness gate still holds.
+        let no_objects = VerifiedHypothesis {
+            object_fitness: 0.3,
+            ..room(0.85, Some(0.98), 1)
+        };
+        assert!(!cfg.admits(&no_objects));
+        // Such a hypothesis still needs the full count of agreeing rounds.
+        let confirmations = cfg.confirmations;
+        let mut l = Localiser::new(cfg);
+        for i in 0..confirmations - 1 {
+            assert!(
+                l.update(Some(room(0.85, Some(0.98), 1)), None).is_empty(),
+                "round {i}"
+            );
+        }
+        assert_eq!(l.state(), TrackingState::Candidate);
+        l.update(Some(room(0.85, Some(0.98), 1)), None);
         assert_eq!(l.state(), TrackingState::Localised);
     }
 }
