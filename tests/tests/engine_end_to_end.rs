@@ -383,4 +383,17 @@ fn latest_rounds_pass_every_frame_on_and_still_localise() {
         })
         .collect();
     assert_eq!(announced.first(), Some(&fixed[0].index));
+    // Shutting down mid-stream (the worker warming or in a round) returns and
+    // reports what was accepted.
+    let cfg = EngineConfig {
+        rounds: RoundSchedule::Latest,
+        ..EngineConfig::default()
+    };
+    let mut engine = Engine::new(cfg, db).unwrap();
+    for f in frames.iter().take(7) {
+        engine.push_frame(f.clone()).unwrap();
+    }
+    let stats = engine.shutdown();
+    assert_eq!(stats.pushed, 7);
+    assert!(stats.processed <= 7);
 }
