@@ -145,6 +145,22 @@ fn untimed(r: crossloc::pipeline::FrameResult) -> crossloc::pipeline::FrameResul
     }
 }
 
+/// The frames of `scan` with their poses moved into the session frame, as a
+/// headset would report them.
+fn in_session_frame(
+    scan: &std::path::Path,
+    T_session_map: &crossloc::frame::Pose,
+) -> Vec<crossloc::frame::RgbdFrame> {
+    open_sequence(scan, FrameSelection::ALL)
+        .unwrap()
+        .map(|f| {
+            let mut f = f.unwrap();
+            f.T_session_camera = f.T_session_camera.map(|T| T_session_map * T);
+            f
+        })
+        .collect()
+}
+
 #[test]
 fn the_threaded_engine_gives_the_sequential_trackers_results_every_time() {
     let tmp = tempfile::tempdir().unwrap();
@@ -152,14 +168,7 @@ fn the_threaded_engine_gives_the_sequential_trackers_results_every_time() {
     // change detection runs), the other room is a distractor.
     let (ds, db) = self_mapped(tmp.path());
     let T_session_map = random_session_transform(5, 10.0);
-    let frames: Vec<_> = open_sequence(&ds.scan_dir(0, 1), FrameSelection::ALL)
-        .unwrap()
-        .map(|f| {
-            let mut f = f.unwrap();
-            f.T_session_camera = f.T_session_camera.map(|T| T_session_map * T);
-            f
-        })
-        .collect();
+    let frames = in_session_frame(&ds.scan_dir(0, 1), &T_session_map);
     let mut tracker = Tracker::new(EngineConfig::default(), db.clone()).unwrap();
     let sequential: Vec<_> = frames
         .iter()
@@ -308,14 +317,7 @@ fn latest_rounds_pass_every_frame_on_and_still_localise() {
     let tmp = tempfile::tempdir().unwrap();
     let (ds, db) = self_mapped(tmp.path());
     let T_session_map = random_session_transform(3, 10.0);
-    let frames: Vec<_> = open_sequence(&ds.scan_dir(0, 1), FrameSelection::ALL)
-        .unwrap()
-        .map(|f| {
-            let mut f = f.unwrap();
-            f.T_session_camera = f.T_session_camera.map(|T| T_session_map * T);
-            f
-        })
-        .collect();
+    let frames = in_session_frame(&ds.scan_dir(0, 1), &T_session_map);
     // The same stream, every round in order: it localises.
     let mut tracker = Tracker::new(EngineConfig::default(), db.clone()).unwrap();
     let in_order: Vec<_> = frames.iter().map(|f| tracker.process(f).unwrap()).collect();

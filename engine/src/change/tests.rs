@@ -818,10 +818,10 @@ fn an_object_fused_with_the_wall_behind_it_is_added() {
     assert!(added(false).is_empty());
 }
 
-#[test]
-fn an_object_turned_in_place_is_moved_by_its_turn() {
-    // A chair-like L (seat and back) turned 100° about the vertical (y here)
-    // where it stood: out of reach of ICP from where it was.
+/// The hand-made scene with a chair-like L (seat and back) as instance 1, and
+/// its points turned `deg` about the vertical (y here) through its centroid,
+/// then moved by `shift`.
+fn chair_moved(deg: f32, shift: Vector3<f32>) -> (Scene, Vec<Point3<f32>>) {
     let mut s = scene();
     let seat = box_points(Point3::new(0.0, -0.15, 3.0), Vector3::new(0.5, 0.1, 0.5));
     let back = box_points(Point3::new(0.0, 0.15, 3.22), Vector3::new(0.5, 0.6, 0.06));
@@ -830,16 +830,31 @@ fn an_object_turned_in_place_is_moved_by_its_turn() {
     chair.centroid = crate::frame::centroid(&chair.points);
     let c = chair.centroid;
     s.instances[0] = chair;
-    let R = UnitQuaternion::from_axis_angle(&Vector3::y_axis(), 100f32.to_radians());
-    let turn = Pose::from_parts(nalgebra::Translation3::from(c.coords - R * c.coords), R);
-    let turned: Vec<Point3<f32>> = s.instances[0].points.iter().map(|p| turn * p).collect();
-    let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
-    run(&mut det, &s, &[0, 1, 2], &[live(80, turned, 1)]);
-    let moved: Vec<ChangeEvent> = det
-        .active_events()
+    let R = UnitQuaternion::from_axis_angle(&Vector3::y_axis(), deg.to_radians());
+    let T = Pose::from_parts(
+        nalgebra::Translation3::from(c.coords - R * c.coords + shift),
+        R,
+    );
+    let moved = s.instances[0].points.iter().map(|p| T * p).collect();
+    (s, moved)
+}
+
+/// The standing Moved events of a detector.
+fn active_moved(det: &ChangeDetector) -> Vec<ChangeEvent> {
+    det.active_events()
         .into_iter()
         .filter(|e| e.kind == ChangeKind::Moved)
-        .collect();
+        .collect()
+}
+
+#[test]
+fn an_object_turned_in_place_is_moved_by_its_turn() {
+    // A chair-like L (seat and back) turned 100° about the vertical (y here)
+    // where it stood: out of reach of ICP from where it was.
+    let (s, turned) = chair_moved(100.0, Vector3::zeros());
+    let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+    run(&mut det, &s, &[0, 1, 2], &[live(80, turned, 1)]);
+    let moved = active_moved(&det);
     assert_eq!(moved.len(), 1, "{moved:?}");
     assert_eq!(moved[0].db_instance, Some(1));
     // Reported as the turn it is: the centroid stayed, the angle is 100°.
@@ -852,28 +867,10 @@ fn an_object_moved_and_turned_away_from_a_place_seen_empty_is_moved() {
     // The chair-like L of the test above, moved 0.75 m and turned 100°: its old
     // place is seen empty, so it is searched for a turn although it stands
     // elsewhere.
-    let mut s = scene();
-    let seat = box_points(Point3::new(0.0, -0.15, 3.0), Vector3::new(0.5, 0.1, 0.5));
-    let back = box_points(Point3::new(0.0, 0.15, 3.22), Vector3::new(0.5, 0.6, 0.06));
-    let mut chair = instance(1, Point3::new(0.0, 0.0, 3.0), Vector3::new(0.5, 0.6, 0.5));
-    chair.points = seat.iter().chain(&back).copied().collect();
-    chair.centroid = crate::frame::centroid(&chair.points);
-    let c = chair.centroid;
-    s.instances[0] = chair;
-    let R = UnitQuaternion::from_axis_angle(&Vector3::y_axis(), 100f32.to_radians());
-    let shift = Vector3::new(0.75, 0.0, 0.0);
-    let T = Pose::from_parts(
-        nalgebra::Translation3::from(c.coords - R * c.coords + shift),
-        R,
-    );
-    let moved: Vec<Point3<f32>> = s.instances[0].points.iter().map(|p| T * p).collect();
+    let (s, moved) = chair_moved(100.0, Vector3::new(0.75, 0.0, 0.0));
     let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
     run(&mut det, &s, &[1, 2], &[live(81, moved, 1)]);
-    let moved: Vec<ChangeEvent> = det
-        .active_events()
-        .into_iter()
-        .filter(|e| e.kind == ChangeKind::Moved)
-        .collect();
+    let moved = active_moved(&det);
     assert_eq!(moved.len(), 1, "{moved:?}");
     assert_eq!(moved[0].db_instance, Some(1));
     assert!((moved[0].rotation_deg - 100.0).abs() < 3.0, "{moved:?}");

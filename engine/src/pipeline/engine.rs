@@ -329,11 +329,10 @@ fn pass_on_latest(
         let out = fused.map(|mut f| {
             if let Some(input) = f.round.take() {
                 rounds.fetch_add(1, Ordering::Relaxed);
-                worker.submit(input);
+                skipped.store(worker.submit(input), Ordering::Relaxed);
             }
             let news = worker.news();
             f.times.localise_ms = news.round_ms;
-            skipped.store(worker.counts().skipped, Ordering::Relaxed);
             st.store(encode_state(news.state), Ordering::Release);
             Located {
                 fused: f,
@@ -347,7 +346,7 @@ fn pass_on_latest(
             break;
         }
     }
-    skipped.store(worker.stop().skipped, Ordering::Relaxed);
+    skipped.store(worker.stop(), Ordering::Relaxed);
 }
 
 impl Drop for Engine {

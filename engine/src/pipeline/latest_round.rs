@@ -12,7 +12,6 @@
 //! waits, the worker builds the scenes' verification targets ahead of the
 //! rounds that will need them.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
@@ -72,7 +71,6 @@ struct Shared {
     mailbox: Mutex<Mailbox<RoundInput>>,
     wake: Condvar,
     published: Mutex<Published>,
-    rounds_run: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -96,15 +94,6 @@ pub(crate) struct RoundNews {
     pub(crate) round_ms: f64,
 }
 
-/// Round counts of a worker.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct RoundCounts {
-    /// Rounds run.
-    pub(crate) run: u64,
-    /// Round inputs replaced by a newer one before a round could take them.
-    pub(crate) skipped: u64,
-}
-
 /// The relocalisation worker: a thread that owns the localise stage.
 pub(crate) struct RoundWorker {
     shared: Arc<Shared>,
@@ -125,7 +114,6 @@ impl RoundWorker {
                 events: Vec::new(),
                 round_ms: 0.0,
             }),
-            rounds_run: AtomicU64::new(0),
         });
         let sh = shared.clone();
         let thread = std::thread::Builder::new()
@@ -163,7 +151,6 @@ impl RoundWorker {
                     p.confidence = confidence;
                     p.events.extend(events);
                     p.round_ms += ms;
-                    sh.rounds_run.fetch_add(1, Ordering::Relaxed);
                 }
             })
             .map_err(|e| PipelineError::Config(format!("cannot start a thread: {e}")))?;
@@ -173,10 +160,16 @@ impl RoundWorker {
         })
     }
 
-    /// Hands a round input to the worker (replacing one still waiting).
-    pub(crate) fn submit(&self, input: RoundInput) {
-        lock(&self.shared.mailbox).put(input);
+    /// Hands a round input to the worker (replacing one still waiting); returns
+    /// the round inputs skipped so far.
+    pub(crate) fn submit(&self, input: RoundInput) -> u64 {
+        let skipped = {
+            let mut mb = lock(&self.shared.mailbox);
+            mb.put(input);
+            mb.replaced()
+        };
         self.shared.wake.notify_one();
+        skipped
     }
 
     /// The state as of the last finished round and what happened since the
@@ -192,19 +185,11 @@ impl RoundWorker {
         }
     }
 
-    /// Round counts so far.
-    pub(crate) fn counts(&self) -> RoundCounts {
-        RoundCounts {
-            run: self.shared.rounds_run.load(Ordering::Relaxed),
-            skipped: lock(&self.shared.mailbox).replaced(),
-        }
-    }
-
     /// Lets the worker finish its round, drops a waiting input (counted as
-    /// skipped) and joins the thread.
-    pub(crate) fn stop(mut self) -> RoundCounts {
+    /// skipped) and joins the thread; returns the round inputs skipped.
+    pub(crate) fn stop(mut self) -> u64 {
         self.close();
-        self.counts()
+        lock(&self.shared.mailbox).replaced()
     }
 
     fn close(&mut self) {

@@ -220,8 +220,9 @@ fn the_walls_of_a_room_of_another_shape_do_not_agree() {
     );
 }
 
-#[test]
-fn the_target_cache_keeps_the_most_recently_used_scenes() {
+/// A relocaliser for three like rooms that keeps at most two verification
+/// targets.
+fn three_rooms_two_cached() -> Relocaliser {
     let objects = [(Point3::new(-2.0, -1.2, 0.45), Vector3::new(0.8, 0.5, 0.9))];
     let mut db = SceneDatabase::new();
     for i in 0..3 {
@@ -234,7 +235,12 @@ fn the_target_cache_keeps_the_most_recently_used_scenes() {
         max_cached_targets: 2,
         ..EngineConfig::default()
     };
-    let mut r = Relocaliser::new(cfg, Arc::new(db), index);
+    Relocaliser::new(cfg, Arc::new(db), index)
+}
+
+#[test]
+fn the_target_cache_keeps_the_most_recently_used_scenes() {
+    let mut r = three_rooms_two_cached();
     let a = r.target(0).unwrap();
     let b0 = r.target(1).unwrap();
     // Scene 0 used again: scene 1 is now the least recently used.
@@ -256,19 +262,7 @@ fn the_target_cache_keeps_the_most_recently_used_scenes() {
 
 #[test]
 fn idle_warming_builds_targets_until_the_cache_is_full() {
-    let objects = [(Point3::new(-2.0, -1.2, 0.45), Vector3::new(0.8, 0.5, 0.9))];
-    let mut db = SceneDatabase::new();
-    for i in 0..3 {
-        let mut s = room(&objects);
-        s.name = format!("room {i}");
-        db.add_scene(s).unwrap();
-    }
-    let index = EmbeddingIndex::build(&db, Modality::Point).unwrap();
-    let cfg = EngineConfig {
-        max_cached_targets: 2,
-        ..EngineConfig::default()
-    };
-    let mut r = Relocaliser::new(cfg, Arc::new(db), index);
+    let mut r = three_rooms_two_cached();
     assert!(r.warm_one());
     assert_eq!(r.cached_targets(), 1);
     let first = r.target(0).unwrap();
