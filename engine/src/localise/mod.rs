@@ -29,6 +29,7 @@ pub mod icp;
 mod near_cells;
 pub mod pairs;
 pub mod ransac;
+pub mod room_shape;
 pub mod state;
 pub mod umeyama;
 pub mod verify;

@@ -62,6 +62,13 @@ pub struct EngineConfig {
     /// Pair hypotheses verified per scene, in rounds where the scene's
     /// three-correspondence hypotheses gave nothing (0: never).
     pub pair_hypotheses_per_scene: usize,
+    /// Pose hypotheses from the room's shape alone.
+    pub shape: crate::localise::room_shape::ShapeConfig,
+    /// Room-shape hypotheses verified per scene, in rounds where nothing from
+    /// the objects passed the state machine's gates (0: never).
+    pub shape_hypotheses_per_scene: usize,
+    /// Room-shape hypotheses verified per round, over all scenes.
+    pub shape_hypotheses_per_round: usize,
     /// ICP refinement, second stage from the first one's pose: a tight radius for
     /// the final accuracy; the ICP fitness is measured at its final distance.
     pub icp_polish: IcpConfig,
@@ -193,6 +200,9 @@ impl Default for EngineConfig {
             },
             pairs: crate::localise::pairs::PairConfig::default(),
             pair_hypotheses_per_scene: 3,
+            shape: crate::localise::room_shape::ShapeConfig::default(),
+            shape_hypotheses_per_scene: 3,
+            shape_hypotheses_per_round: 6,
             icp_polish: IcpConfig {
                 initial_max_distance: 0.1,
                 final_max_distance: 0.05,

@@ -17,6 +17,7 @@ use crate::frame::{Pose, centroid};
 use crate::fuse::voxel::VoxelKey;
 use crate::localise::correspondence::Correspondence;
 use crate::localise::pairs::{Direction, dominant_directions, pair_hypotheses};
+use crate::localise::room_shape::RoomShape;
 use crate::localise::state::VerifiedHypothesis;
 use crate::localise::verify::{
     Agreement, LiveSample, VerificationTarget, agreement, agreement_mask,
@@ -24,6 +25,8 @@ use crate::localise::verify::{
 use crate::localise::{IcpResult, IcpTarget, find_hypotheses, inliers_of, outside_inliers};
 use crate::matching::{LiveQuery, find_candidates, rank_scenes, scene_search_correspondences};
 
+#[path = "shape_round.rs"]
+mod shape_round;
 #[cfg(test)]
 #[path = "relocalise_tests.rs"]
 mod tests;
@@ -36,7 +39,7 @@ pub(crate) fn thin<T: Copy>(items: &[T], max: usize) -> Vec<T> {
 
 /// Tolerances of the coarse look at an unrefined pose (RANSAC on centroids is
 /// off by up to a few decimetres).
-const COARSE: Agreement = Agreement {
+pub(crate) const COARSE: Agreement = Agreement {
     search_radius: 0.4,
     plane_distance: 0.2,
     min_cos: 0.5,
@@ -167,6 +170,8 @@ pub(crate) struct Relocaliser {
     uses: u64,
     /// Dominant structure directions per scene (pair hypotheses).
     directions: BTreeMap<usize, Vec<Direction>>,
+    /// Prepared structure per scene (room-shape hypotheses).
+    shapes: BTreeMap<usize, Arc<RoomShape>>,
     /// Next scene of the round-robin in [`Relocaliser::scenes_to_try`].
     next_scene: usize,
 }
@@ -181,6 +186,7 @@ impl Relocaliser {
             targets: BTreeMap::new(),
             uses: 0,
             directions: BTreeMap::new(),
+            shapes: BTreeMap::new(),
             next_scene: 0,
         }
     }
@@ -470,6 +476,16 @@ impl Relocaliser {
         }
     }
 
+    /// The dominant surface directions of the live structure.
+    fn live_directions(&self, live: &LiveSurface) -> Vec<Direction> {
+        dominant_directions(
+            &live.structure.normals,
+            self.cfg.pairs.direction_tolerance_deg,
+            0.05,
+            4,
+        )
+    }
+
     /// The dominant surface directions of a scene's structure (cached).
     fn map_directions(&mut self, scene: usize) -> Option<Vec<Direction>> {
         if let Some(d) = self.directions.get(&scene) {
@@ -551,6 +567,7 @@ impl Relocaliser {
             .map(|s| s.scene)
             .collect();
         let mut verified: Vec<VerifiedHypothesis> = Vec::new();
+        let mut shape_budget = self.cfg.shape_hypotheses_per_round;
         let mut live_dirs: Option<Vec<Direction>> = None;
         for scene in self.scenes_to_try(&ranked, pending) {
             let corr = scene_search_correspondences(
@@ -579,14 +596,7 @@ impl Relocaliser {
             // Nothing from three-correspondence sets: try pairs with the room's
             // surface directions (two recognisable objects in view).
             if verified.len() == before && self.cfg.pair_hypotheses_per_scene > 0 {
-                let dirs = live_dirs.get_or_insert_with(|| {
-                    dominant_directions(
-                        &live.structure.normals,
-                        self.cfg.pairs.direction_tolerance_deg,
-                        0.05,
-                        4,
-                    )
-                });
+                let dirs = live_dirs.get_or_insert_with(|| self.live_directions(live));
                 self.pair_round(scene, &corr, live, dirs, &mut verified);
             }
             // Symmetry check: the best pose explained without its own inliers. In a
@@ -604,6 +614,13 @@ impl Relocaliser {
                         }
                     }
                 }
+            }
+            // Nothing the state machine would take from the objects: the room's
+            // shape (bare walls in view, or only furniture that has moved).
+            if !verified[before..].iter().any(|v| self.cfg.state.admits(v)) {
+                let dirs = live_dirs.get_or_insert_with(|| self.live_directions(live));
+                shape_budget -=
+                    self.shape_round(scene, &corr, live, dirs, shape_budget, &mut verified);
             }
         }
         verified.sort_by(|a, b| {
