@@ -1,17 +1,26 @@
 //! Scene retrieval for a whole query sequence: fuse its instances (in its own pose
-//! frame; retrieval does not need the map frame), describe them, and rank the
-//! database scenes by matched-instance evidence.
+//! frame; retrieval does not need the map frame), describe them, rank the
+//! database scenes by matched-instance evidence, and re-rank the first five by
+//! geometric consistency ([`crate::matching::rerank_by_consistency`]).
 
 use crate::db::{EmbeddingIndex, SceneDatabase};
 use crate::encode::{GeometricColorEncoder, InstanceEncoder, Modality};
 use crate::frame::RgbdFrame;
 use crate::fuse::LiveMap;
 use crate::io::IoError;
-use crate::matching::{LiveQuery, MatchConfig, find_candidates, rank_scenes};
+use crate::matching::{
+    ConsistencyConfig, LiveQuery, MatchConfig, find_candidates, rank_scenes, rerank_by_consistency,
+};
 use crate::pipeline::{EngineConfig, PipelineError};
 use crate::segment::segment_frame;
 
-/// Every scene with evidence, best first, as `(name, score)`.
+/// Scenes re-ranked by geometric consistency.
+pub const RERANKED_SCENES: usize = 5;
+
+/// Every scene with evidence, best first, as `(name, score)`: for the first
+/// [`RERANKED_SCENES`] of the descriptor ranking, the consistent evidence (the
+/// MSAC score of the best rigid pose over the scene's correspondences; the one
+/// clearly ahead on it comes first), for the rest the descriptor evidence.
 pub fn rank_scenes_for_sequence(
     cfg: &EngineConfig,
     db: &SceneDatabase,
@@ -62,8 +71,21 @@ pub fn rank_scenes_for_sequence(
         ..cfg.matching.clone()
     };
     let cands = find_candidates(&index, &queries, &mc);
-    Ok(rank_scenes(&cands, &mc)
+    let ranked = rank_scenes(&cands, &mc);
+    let cc = ConsistencyConfig {
+        top: RERANKED_SCENES,
+        margin: 1.2,
+        k: cfg.scene_k,
+        min_similarity: cfg.scene_min_similarity,
+        ransac: cfg.ransac.clone(),
+    };
+    Ok(rerank_by_consistency(&index, db, &queries, &ranked, &cc)
         .into_iter()
-        .filter_map(|s| db.scenes.get(s.scene).map(|sc| (sc.name.clone(), s.score)))
+        .filter_map(|s| {
+            let score = s.consistent.unwrap_or(s.evidence.score);
+            db.scenes
+                .get(s.evidence.scene)
+                .map(|sc| (sc.name.clone(), score))
+        })
         .collect())
 }

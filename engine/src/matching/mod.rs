@@ -12,6 +12,9 @@
 
 use std::collections::BTreeMap;
 
+mod consistency;
+pub use consistency::{ConsistencyConfig, ConsistentScene, rerank_by_consistency};
+
 use nalgebra::Point3;
 
 use crate::db::{EmbeddingIndex, SceneDatabase, SceneIdx};

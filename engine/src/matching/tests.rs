@@ -156,3 +156,99 @@ fn partial_views_get_slack() {
     let c = scene_search_correspondences(&index, &db, 0, &[q], 1, 0.5);
     assert!((c[0].slack - 0.1).abs() < 1e-5, "{:?}", c[0]);
 }
+
+/// Two rooms furnished with the same four objects: `same` where the live
+/// objects stand, `other` with three of them there and the fourth elsewhere.
+/// The live view sees all four.
+fn like_rooms() -> (SceneDatabase, Vec<LiveQuery>) {
+    let d = [
+        [1.0, 0.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0, 0.0],
+        [0.0, 0.0, 1.0, 0.0],
+        [0.0, 0.0, 0.0, 1.0],
+    ];
+    let at = [
+        [0.0, 0.0, 0.0],
+        [2.0, 0.0, 0.0],
+        [0.0, 3.0, 0.0],
+        [2.5, 2.0, 0.5],
+    ];
+    let shuffled = [
+        [0.0, 0.0, 0.0],
+        [0.0, 2.6, 0.0],
+        [3.5, 1.0, 0.0],
+        [1.0, 1.0, 0.8],
+    ];
+    let mut db = SceneDatabase::new();
+    // The other room first: equal descriptor evidence keeps it ahead.
+    for (name, places) in [("other", shuffled), ("same", at)] {
+        let mut s = Scene::new(name, "test");
+        s.instances = (0..4)
+            .map(|i| inst(i as u32 + 1, places[i], &d[i]))
+            .collect();
+        db.add_scene(s).unwrap();
+    }
+    // The live view, in a session frame shifted from the map.
+    let queries = (0..4)
+        .map(|i| LiveQuery {
+            id: i as u32 + 1,
+            centroid_session: Point3::new(at[i][0] + 5.0, at[i][1] - 1.0, at[i][2]),
+            descriptor: unit(&d[i]),
+            extent: 0.4,
+        })
+        .collect();
+    (db, queries)
+}
+
+fn consistency() -> ConsistencyConfig {
+    ConsistencyConfig {
+        top: 5,
+        margin: 1.2,
+        k: 3,
+        min_similarity: 0.5,
+        ransac: crate::pipeline::EngineConfig::default().ransac,
+    }
+}
+
+#[test]
+fn the_room_whose_arrangement_matches_moves_to_the_front() {
+    let (db, queries) = like_rooms();
+    let index = EmbeddingIndex::build(&db, Modality::Point).unwrap();
+    let cfg = MatchConfig::default();
+    let ranked = rank_scenes(&find_candidates(&index, &queries, &cfg), &cfg);
+    assert_eq!(ranked.len(), 2);
+    assert_eq!(ranked[0].scene, 0, "descriptor evidence alone: {ranked:?}");
+    let re = rerank_by_consistency(&index, &db, &queries, &ranked, &consistency());
+    assert_eq!(re[0].evidence.scene, 1, "{re:?}");
+    assert!(
+        re[0].consistent.unwrap() > 1.2 * re[1].consistent.unwrap(),
+        "{re:?}"
+    );
+    // Only the first `top` are re-ranked.
+    let none = ConsistencyConfig {
+        top: 0,
+        ..consistency()
+    };
+    let re = rerank_by_consistency(&index, &db, &queries, &ranked, &none);
+    assert_eq!(re[0].evidence.scene, 0);
+    assert_eq!(re[0].consistent, None);
+}
+
+#[test]
+fn without_a_clear_lead_the_descriptor_order_stands() {
+    let (db, queries) = like_rooms();
+    let index = EmbeddingIndex::build(&db, Modality::Point).unwrap();
+    let cfg = MatchConfig::default();
+    let ranked = rank_scenes(&find_candidates(&index, &queries, &cfg), &cfg);
+    // Two of the four live objects: no three to check an arrangement with.
+    let re = rerank_by_consistency(&index, &db, &queries[..2], &ranked, &consistency());
+    assert_eq!(re[0].evidence.scene, ranked[0].scene, "{re:?}");
+    // All four, but a lead smaller than the margin asks for.
+    let strict = ConsistencyConfig {
+        margin: 100.0,
+        ..consistency()
+    };
+    let re = rerank_by_consistency(&index, &db, &queries, &ranked, &strict);
+    assert_eq!(re[0].evidence.scene, ranked[0].scene, "{re:?}");
+    assert!(re[1].consistent.unwrap() > 0.0, "{re:?}");
+}
