@@ -15,10 +15,11 @@
 //!    lays onto a map plane; the best shifts of three independent axes give the
 //!    translation.
 //!
-//! The result is only a hypothesis, ranked by that share: it goes through the
-//! same ICP and agreement verification as every other one, and a room whose
-//! corners all look alike yields several equally good poses, which the ambiguity
-//! gate then refuses.
+//! Each pose is then checked in 3-D (the share of live structure points it puts
+//! within a cell of the map's structure) and ranked by that share. A view that
+//! fits the room in many equally good ways (a bare corner) gives none. The rest
+//! are only hypotheses: they go through the same ICP and agreement verification
+//! as every other one.
 
 use nalgebra::{Matrix3, Point3, Rotation3, Translation3, UnitQuaternion, Vector3};
 
@@ -56,6 +57,10 @@ pub struct ShapeConfig {
     pub min_score: f32,
     /// Hypotheses within this share of the best score count as equally good.
     pub tie_margin: f32,
+    /// Most combinations of the axes' shifts under one rotation; a view with
+    /// more (many planes equally spaced) fits the room in too many ways and
+    /// gives no hypothesis.
+    pub max_combinations: usize,
     /// Most hypotheses returned (best first). When more than this many are
     /// equally good, the shape in view fits the room in too many ways (a bare
     /// corner) and none is returned.
@@ -76,6 +81,7 @@ impl Default for ShapeConfig {
             check_points: 300,
             min_score: 0.8,
             tie_margin: 0.03,
+            max_combinations: 64,
             max_hypotheses: 6,
         }
     }
@@ -288,11 +294,6 @@ impl RoomShape {
         }
     }
 
-    /// The map's dominant structure directions, largest first.
-    pub fn directions(&self) -> &[Direction] {
-        &self.dirs
-    }
-
     /// Pose hypotheses from the room's shape (see the module text), best first.
     /// `live_*` are structure points and normals in the session frame with
     /// their dominant directions. Empty when the live structure does not fix all
@@ -339,7 +340,13 @@ impl RoomShape {
             }
             let total: f32 = axes.iter().map(|a| a.points).sum::<f32>().max(1.0);
             let rotation = UnitQuaternion::from_rotation_matrix(&r);
-            for c in combinations(&axes.iter().map(|a| a.shifts.len()).collect::<Vec<_>>()) {
+            let choices: Vec<usize> = axes.iter().map(|a| a.shifts.len()).collect();
+            if choices.iter().product::<usize>() > cfg.max_combinations {
+                // So many equally placed planes fit nothing in particular.
+                log::trace!("room shape: {choices:?} shifts per axis, none taken");
+                return Vec::new();
+            }
+            for c in combinations(&choices) {
                 let plane_score = axes
                     .iter()
                     .zip(&c)
