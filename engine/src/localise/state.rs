@@ -101,6 +101,10 @@ pub struct StateConfig {
     pub sure_min_score: f32,
     /// See `sure_confirmations`.
     pub sure_min_structure: f32,
+    /// With fewer than `strong_inliers` inliers, a hypothesis is sure when its
+    /// score is at least this (and its structure fitness as above): nearly all
+    /// of the view, objects and room, where the map has it.
+    pub sure_room_min_score: f32,
     /// Hypotheses agree when within this translation (metres)…
     pub agree_translation_m: f32,
     /// …and this rotation (degrees).
@@ -163,6 +167,7 @@ impl Default for StateConfig {
             sure_confirmations: 2,
             sure_min_score: 0.75,
             sure_min_structure: 0.95,
+            sure_room_min_score: 0.85,
             agree_translation_m: 0.15,
             agree_rotation_deg: 5.0,
             min_inliers: 4,
@@ -277,10 +282,12 @@ impl Localiser {
 
     /// Agreeing evaluations `h` needs to become the fix from Lost or Candidate.
     fn confirmations_for(&self, h: &VerifiedHypothesis) -> usize {
-        let sure = h.inliers >= self.cfg.strong_inliers
-            && h.score() >= self.cfg.sure_min_score
-            && h.structure_fitness
-                .is_some_and(|f| f >= self.cfg.sure_min_structure);
+        let by_room = h
+            .structure_fitness
+            .is_some_and(|f| f >= self.cfg.sure_min_structure);
+        let sure = by_room
+            && ((h.inliers >= self.cfg.strong_inliers && h.score() >= self.cfg.sure_min_score)
+                || h.score() >= self.cfg.sure_room_min_score);
         if sure {
             self.cfg.sure_confirmations.min(self.cfg.confirmations)
         } else {
@@ -521,6 +528,47 @@ mod tests {
             [StateEvent::Localised { scene: 0, .. }]
         ));
         assert!(l.confidence() > 0.0 && l.confidence() <= 1.0);
+    }
+
+    #[test]
+    fn a_view_the_map_explains_almost_whole_is_sure_with_few_inliers() {
+        // One or two object inliers, but nearly all of the view where the map
+        // has it (seed 505 room_006: surface 0.95, objects 0.88, structure 0.97).
+        let room =
+            |x: f32, inliers: usize, object_fitness: f32, structure: f32| VerifiedHypothesis {
+                fitness: 0.95,
+                object_fitness,
+                structure_fitness: Some(structure),
+                ..hyp(0, x, inliers)
+            };
+        let cfg = StateConfig {
+            min_inliers: 2,
+            strong_inliers: 3,
+            ..StateConfig::default()
+        };
+        let agreements_to_fix = |a: VerifiedHypothesis, b: VerifiedHypothesis| {
+            assert!(cfg.admits(&a) && cfg.admits(&b), "{a:?} {b:?}");
+            let mut l = Localiser::new(cfg.clone());
+            l.update(Some(a), None);
+            let mut n = 1;
+            while l.state() != TrackingState::Localised && n < 5 {
+                l.update(Some(b.clone()), None);
+                n += 1;
+            }
+            n
+        };
+        for inliers in [1, 2] {
+            let (a, b) = (
+                room(1.0, inliers, 0.88, 0.97),
+                room(1.01, inliers, 0.88, 0.97),
+            );
+            assert_eq!(agreements_to_fix(a, b), 2);
+        }
+        // Less of the objects explained, or less of the room: the full count.
+        let (a, b) = (room(1.0, 1, 0.8, 0.97), room(1.01, 1, 0.8, 0.97));
+        assert_eq!(agreements_to_fix(a, b), 3);
+        let (a, b) = (room(1.0, 2, 0.88, 0.94), room(1.01, 2, 0.88, 0.94));
+        assert_eq!(agreements_to_fix(a, b), 3);
     }
 
     #[test]
