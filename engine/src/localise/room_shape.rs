@@ -24,7 +24,7 @@
 use nalgebra::{Matrix3, Point3, Rotation3, Translation3, UnitQuaternion, Vector3};
 
 use super::near_cells::NearCells;
-use super::pairs::{Direction, dominant_directions};
+use super::pairs::Direction;
 use crate::frame::Pose;
 
 /// Tuning of [`RoomShape::hypotheses`].
@@ -283,9 +283,15 @@ pub struct RoomShape {
 }
 
 impl RoomShape {
-    /// Prepares the map structure `points` with unit `normals` (map frame).
-    pub fn new(points: &[Point3<f32>], normals: &[Vector3<f32>], cfg: &ShapeConfig) -> RoomShape {
-        let dirs = dominant_directions(normals, cfg.direction_tolerance_deg, 0.05, 4);
+    /// Prepares the map structure `points` with unit `normals` (map frame) and
+    /// their dominant directions `dirs` (as
+    /// [`crate::localise::pairs::dominant_directions`] gives them).
+    pub fn new(
+        points: &[Point3<f32>],
+        normals: &[Vector3<f32>],
+        dirs: Vec<Direction>,
+        cfg: &ShapeConfig,
+    ) -> RoomShape {
         let axes: Vec<Vector3<f32>> = dirs.iter().map(|d| d.dir).collect();
         RoomShape {
             planes: axis_planes(points, normals, &axes, cfg),
@@ -439,6 +445,10 @@ mod tests {
     use super::*;
     use crate::localise::pairs::dominant_directions;
 
+    fn prepared(p: &[Point3<f32>], n: &[Vector3<f32>], cfg: &ShapeConfig) -> RoomShape {
+        RoomShape::new(p, n, dirs(n), cfg)
+    }
+
     /// An L-shaped room's structure: floor, ceiling and six walls, sampled every
     /// 10 cm, with normals; `keep` filters what the live view sees.
     fn l_room(keep: impl Fn(&Point3<f32>) -> bool) -> (Vec<Point3<f32>>, Vec<Vector3<f32>>) {
@@ -493,7 +503,7 @@ mod tests {
     fn a_corner_with_its_neighbouring_walls_gives_the_true_pose_first() {
         let cfg = ShapeConfig::default();
         let (mp, mn) = l_room(|_| true);
-        let room = RoomShape::new(&mp, &mn, &cfg);
+        let room = prepared(&mp, &mn, &cfg);
         // The live view: the inner corner of the L and the walls beside it.
         let (lp, ln) = l_room(|q| q.x > 2.5 && q.y > 1.2 && q.z < 2.0);
         let truth = Pose::from_parts(
@@ -516,7 +526,7 @@ mod tests {
     fn a_floor_and_one_wall_fix_no_pose() {
         let cfg = ShapeConfig::default();
         let (mp, mn) = l_room(|_| true);
-        let room = RoomShape::new(&mp, &mn, &cfg);
+        let room = prepared(&mp, &mn, &cfg);
         // Floor and the long wall only: nothing fixes the position along it.
         let (lp, ln) = l_room(|q| q.y < 1.5 && q.x > 1.0 && q.x < 5.0 && q.z < 2.0);
         let hyps = room.hypotheses(&lp, &ln, &dirs(&ln), &cfg);
@@ -527,7 +537,7 @@ mod tests {
     fn a_bare_corner_fits_too_many_places_to_give_any() {
         let cfg = ShapeConfig::default();
         let (mp, mn) = l_room(|_| true);
-        let room = RoomShape::new(&mp, &mn, &cfg);
+        let room = prepared(&mp, &mn, &cfg);
         // An outer corner: the floor and two walls, as at five corners of the L
         // (and upside down at the ceiling).
         let (lp, ln) = l_room(|q| q.x < 1.5 && q.y < 1.5 && q.z < 2.0);

@@ -200,6 +200,20 @@ fn like_rooms() -> (SceneDatabase, Vec<LiveQuery>) {
     (db, queries)
 }
 
+/// [`like_rooms`] with its index and the descriptor ranking of the live view.
+fn like_rooms_ranked() -> (
+    SceneDatabase,
+    EmbeddingIndex,
+    Vec<LiveQuery>,
+    Vec<SceneScore>,
+) {
+    let (db, queries) = like_rooms();
+    let index = EmbeddingIndex::build(&db, Modality::Point).unwrap();
+    let cfg = MatchConfig::default();
+    let ranked = rank_scenes(&find_candidates(&index, &queries, &cfg), &cfg);
+    (db, index, queries, ranked)
+}
+
 fn consistency() -> ConsistencyConfig {
     ConsistencyConfig {
         top: 5,
@@ -212,10 +226,7 @@ fn consistency() -> ConsistencyConfig {
 
 #[test]
 fn the_room_whose_arrangement_matches_moves_to_the_front() {
-    let (db, queries) = like_rooms();
-    let index = EmbeddingIndex::build(&db, Modality::Point).unwrap();
-    let cfg = MatchConfig::default();
-    let ranked = rank_scenes(&find_candidates(&index, &queries, &cfg), &cfg);
+    let (db, index, queries, ranked) = like_rooms_ranked();
     assert_eq!(ranked.len(), 2);
     assert_eq!(ranked[0].scene, 0, "descriptor evidence alone: {ranked:?}");
     let re = rerank_by_consistency(&index, &db, &queries, &ranked, &consistency());
@@ -236,10 +247,7 @@ fn the_room_whose_arrangement_matches_moves_to_the_front() {
 
 #[test]
 fn without_a_clear_lead_the_descriptor_order_stands() {
-    let (db, queries) = like_rooms();
-    let index = EmbeddingIndex::build(&db, Modality::Point).unwrap();
-    let cfg = MatchConfig::default();
-    let ranked = rank_scenes(&find_candidates(&index, &queries, &cfg), &cfg);
+    let (db, index, queries, ranked) = like_rooms_ranked();
     // Two of the four live objects: no three to check an arrangement with.
     let re = rerank_by_consistency(&index, &db, &queries[..2], &ranked, &consistency());
     assert_eq!(re[0].evidence.scene, ranked[0].scene, "{re:?}");

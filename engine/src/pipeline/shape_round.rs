@@ -100,15 +100,18 @@ impl Relocaliser {
                 >= gates.min_fitness
     }
 
-    /// The prepared structure of `scene` (cached).
+    /// The prepared structure of `scene` (cached), with the same dominant
+    /// directions as the pair hypotheses and the live side use.
     fn room_shape(&mut self, scene: usize) -> Option<Arc<RoomShape>> {
         if let Some(s) = self.shapes.get(&scene) {
             return Some(s.clone());
         }
+        let dirs = self.map_directions(scene)?;
         let s = self.db.scenes.get(scene)?;
         let shape = Arc::new(RoomShape::new(
             &s.structure_points,
             &s.structure_normals,
+            dirs,
             &self.cfg.shape,
         ));
         self.shapes.insert(scene, shape.clone());
