@@ -41,9 +41,14 @@ pub struct ChangeConfig {
     /// Added needs at most this share of the live points explained by the database
     /// (a fragment of a mapped object or of a wall is not a new object).
     pub max_explained_for_added: f32,
+    /// Added needs the live object at least this thick (half of the smallest
+    /// of its tight box extents, [`crate::change::extent`], metres): a flat
+    /// piece of something is not known to be a new object.
+    pub min_added_half_thickness_m: f32,
     /// Added also needs at least this share of the live points nothing mapped
     /// explains to lie where the scene's reference saw empty space
-    /// ([`crate::db::Scene::seen_space`], when the scene has one).
+    /// ([`crate::db::Scene::seen_space`], when the scene has one); so does
+    /// Moved, unless nothing mapped leaves any of its points unexplained.
     pub min_seen_empty_for_added: f32,
     /// Moved needs at least this share of the (aligned) database instance covered by
     /// the live object within `explain_radius_m` (a small partial view aligns anywhere).
@@ -84,7 +89,9 @@ pub struct ChangeConfig {
     /// ... and each of their sorted box half extents agree within this factor
     /// (or, for a partial view of the object, none is larger by more than this
     /// factor and at least `pair_min_fragment_fit` of its points lie on the
-    /// object's surface once aligned).
+    /// object's surface once aligned). Likewise a live object whose tight
+    /// sorted half extents exceed a database object's by more than this factor
+    /// is never that object, moved ([`crate::change::extent`]).
     pub pair_max_size_ratio: f32,
     /// See `pair_max_size_ratio`.
     pub pair_min_fragment_fit: f32,
@@ -156,6 +163,7 @@ impl Default for ChangeConfig {
             confirmations: 3,
             explain_radius_m: 0.08,
             max_explained_for_added: 0.3,
+            min_added_half_thickness_m: 0.04,
             min_seen_empty_for_added: 0.5,
             min_moved_coverage: 0.2,
             max_present_for_unseen_move: 2,

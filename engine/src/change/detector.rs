@@ -9,6 +9,7 @@ use nalgebra::Point3;
 use serde::Serialize;
 
 use super::config::ChangeConfig;
+use super::extent::{larger_than, tight_half_extents};
 use super::neighbors::PointGrid;
 use super::visibility::instance_visibility;
 use crate::db::Scene;
@@ -157,6 +158,9 @@ pub struct ChangeDetector {
     /// quarter turns were last searched, and the turn found (see
     /// [`ChangeDetector::align_pair`]).
     turns: RefCell<BTreeMap<(u32, usize), TurnMemo>>,
+    /// Tight sorted half extents of each database instance
+    /// ([`tight_half_extents`]).
+    tight: Vec<[f32; 3]>,
 }
 
 /// Whether a box of these half extents is a piece of the room rather than an
@@ -243,6 +247,11 @@ impl ChangeDetector {
             paired: BTreeMap::new(),
             moved_points: BTreeMap::new(),
             turns: RefCell::new(BTreeMap::new()),
+            tight: scene
+                .instances
+                .iter()
+                .map(|i| tight_half_extents(&sample(&i.points, 400)))
+                .collect(),
             cfg,
         }
     }
@@ -333,6 +342,27 @@ impl ChangeDetector {
             pts.len()
         );
         !unexplained.is_empty() && share >= self.cfg.min_seen_empty_for_added
+    }
+
+    /// Whether a live object taken for a moved database object stands where the
+    /// reference could have seen it arrive: the part of `pts` nothing mapped
+    /// explains lies mostly (`min_seen_empty_for_added`) where the reference saw
+    /// empty space. A fully explained object (one that moved within its own
+    /// place) passes; one standing where the reference never looked (through a
+    /// door, behind a cupboard) is unknown, not a moved object.
+    fn moved_into_seen_space(&self, scene: &Scene, pts: &[Point3<f32>]) -> bool {
+        let Some(space) = scene.seen_space.as_ref() else {
+            return true;
+        };
+        let pts = sample(pts, 200);
+        let unexplained = self.unexplained(scene, &pts, self.cfg.explain_radius_m);
+        let share = space.share_seen_empty(&unexplained);
+        log::trace!(
+            "moved: {} of {} points unexplained, {share:.2} of them seen empty",
+            unexplained.len(),
+            pts.len()
+        );
+        unexplained.is_empty() || share >= self.cfg.min_seen_empty_for_added
     }
 
     /// Whether the database instance's own place has been seen empty (at least
@@ -506,6 +536,7 @@ impl ChangeDetector {
         let mut scores: Vec<f32> = Vec::new();
         let live_half = oriented_box(&obj.points_map).half_extents;
         let live_half_min = live_half.min();
+        let live_tight = tight_half_extents(&live);
         for (di, inst) in scene.instances.iter().enumerate() {
             if claimed.get(di).copied().unwrap_or(true)
                 || self.structural.get(di).copied().unwrap_or(true)
@@ -525,6 +556,19 @@ impl ChangeDetector {
                         inst.id
                     );
                 }
+                continue;
+            }
+            // A live object clearly larger than the database object is not that
+            // object moved (a chair is no moved box, however alike their
+            // descriptors); a partial view may be smaller.
+            let db_tight = self.tight.get(di).copied().unwrap_or([0.0; 3]);
+            if larger_than(&live_tight, &db_tight, self.cfg.pair_max_size_ratio) {
+                log::trace!(
+                    "live {} at {:.2?}: db {} sim {sim:.2}, but the live object is larger ({live_tight:.2?} against {db_tight:.2?})",
+                    obj.id,
+                    c.coords.as_slice(),
+                    inst.id
+                );
                 continue;
             }
             // Looks like a mapped object whose place is not confirmed occupied: if
@@ -643,6 +687,15 @@ impl ChangeDetector {
         if similar || explained > self.cfg.max_explained_for_added {
             return Decision::Unsure;
         }
+        // A flat piece (the top of a nightstand seen from above, the back of a
+        // chair) may be anything, moved or not: a new object is seen solid.
+        if live_tight[0] < self.cfg.min_added_half_thickness_m {
+            log::trace!(
+                "live {}: too thin for a new object ({live_tight:.2?})",
+                obj.id
+            );
+            return Decision::Unsure;
+        }
         Decision::Added
     }
 
@@ -724,7 +777,12 @@ impl ChangeDetector {
         // New only where the reference looked through empty space: elsewhere it
         // may be a part of the room the reference never saw.
         for (obj, d) in stable.iter().zip(decisions.iter_mut()) {
-            if matches!(d, Decision::Added) && !self.where_seen_empty(scene, &obj.points_map) {
+            let unknown = match d {
+                Decision::Added => !self.where_seen_empty(scene, &obj.points_map),
+                Decision::Moved { .. } => !self.moved_into_seen_space(scene, &obj.points_map),
+                _ => false,
+            };
+            if unknown {
                 *d = Decision::Unsure;
             }
         }

@@ -18,6 +18,7 @@
 
 pub mod config;
 pub mod detector;
+pub mod extent;
 pub mod neighbors;
 pub mod visibility;
 

@@ -600,20 +600,29 @@ fn a_removed_and_a_like_added_object_are_one_moved_object() {
             .collect::<Vec<_>>()
     };
     assert!(!far.contains(&ChangeKind::Moved), "{far:?}");
-    // Seen from one side only (its -x face, 2 cm thick): a partial view that
+    // Seen from one corner only (its -x and -y faces): a partial view that
     // lies on the object's surface pairs up too ...
-    let face = |pts: Vec<Point3<f32>>| -> Vec<Point3<f32>> {
+    let corner = |pts: Vec<Point3<f32>>| -> Vec<Point3<f32>> {
         let x0 = pts.iter().map(|p| p.x).fold(f32::INFINITY, f32::min);
-        pts.into_iter().filter(|p| p.x <= x0 + 0.02).collect()
+        let y0 = pts.iter().map(|p| p.y).fold(f32::INFINITY, f32::min);
+        pts.into_iter()
+            .filter(|p| p.x <= x0 + 0.02 || p.y <= y0 + 0.02)
+            .collect()
     };
     let mut l = lives_with(Vector3::new(0.5, 0.3, 0.5));
-    l[0].points_map = face(l[0].points_map.clone());
+    let all_faces = l[0].points_map.clone();
+    l[0].points_map = corner(all_faces.clone());
     let partial = standing(&l);
     assert_eq!(
         partial,
         vec![(ChangeKind::Moved, Some(3), Some(95))],
         "{partial:?}"
     );
+    // (one flat face, 2 cm thick, could be a piece of anything: not even Added)
+    let x0 = all_faces.iter().map(|p| p.x).fold(f32::INFINITY, f32::min);
+    l[0].points_map = all_faces.into_iter().filter(|p| p.x <= x0 + 0.02).collect();
+    let face = standing(&l);
+    assert_eq!(face, vec![(ChangeKind::Removed, Some(3), None)], "{face:?}");
     // ... but a shape that is no part of it (a drum 24 cm across, as tall as
     // the box) does not.
     l[0].points_map = (0..24)
@@ -665,6 +674,8 @@ fn a_layer_just_in_front_of_a_wall_is_not_added() {
     let mut det = ChangeDetector::new(
         ChangeConfig {
             max_structure_share: 1.1,
+            // (nor the thickness a new object needs: the slab is 5 cm thick)
+            min_added_half_thickness_m: 0.0,
             ..ChangeConfig::default()
         },
         &s,
@@ -677,13 +688,11 @@ fn a_layer_just_in_front_of_a_wall_is_not_added() {
     );
 }
 
-#[test]
-fn a_new_object_is_added_only_where_the_reference_saw_empty_space() {
-    // The reference looked from the origin along +z at a wall 5 m away, except
-    // through the left half of the image (x < 0), where a cupboard 2 m away hid
-    // everything behind it.
-    let mut s = scene();
-    let (k, wall) = depth_showing(&s, &[0, 1, 2]);
+/// The space a reference saw empty from the origin looking along +z at a wall
+/// 5 m away, except through the left half of the image (x < 0), where a
+/// cupboard 2 m away hid everything behind it.
+fn seen_space_beside_a_cupboard(s: &Scene) -> Option<crate::db::SeenSpace> {
+    let (k, wall) = depth_showing(s, &[0, 1, 2]);
     let mut depth: Vec<f32> = (0..k.pixel_count())
         .map(|i| wall.metres_at_index(i).unwrap_or(5.0))
         .collect();
@@ -700,11 +709,20 @@ fn a_new_object_is_added_only_where_the_reference_saw_empty_space() {
         depth: DepthImage::from_metres(k.width, k.height, depth),
         T_session_camera: None,
     };
-    let mut builder = SeenSpaceBuilder::new(0.05, 1).unwrap();
+    let mut builder = SeenSpaceBuilder::new(0.05, 1).ok()?;
     for _ in 0..2 {
         builder.add_frame(&reference, &Pose::identity());
     }
-    s.seen_space = builder.finish();
+    builder.finish()
+}
+
+#[test]
+fn a_new_object_is_added_only_where_the_reference_saw_empty_space() {
+    // The reference looked from the origin along +z at a wall 5 m away, except
+    // through the left half of the image (x < 0), where a cupboard 2 m away hid
+    // everything behind it.
+    let mut s = scene();
+    s.seen_space = seen_space_beside_a_cupboard(&s);
     assert!(s.seen_space.is_some());
     // Two new 20 cm cubes, both clear of every mapped object: one where the
     // reference saw through empty space, one behind the cupboard.
@@ -899,4 +917,74 @@ fn of_two_lookalikes_whose_places_were_seen_empty_the_nearer_one_moved() {
     assert_eq!(moves.len(), 1, "{events:?}");
     assert_eq!(moves[0].db_instance, Some(2), "{events:?}");
     assert!((moves[0].translation_m - 0.9).abs() < 0.05, "{events:?}");
+}
+
+#[test]
+fn a_moved_object_stands_where_the_reference_saw_empty_space() {
+    // Instance 2, its place seen empty, is now once where the reference saw
+    // through empty space and once behind the cupboard, where it never looked
+    // (an object there may always have been there).
+    let mut s = scene();
+    s.seen_space = seen_space_beside_a_cupboard(&s);
+    assert!(s.seen_space.is_some());
+    let size = Vector3::new(0.3, 0.5, 0.3);
+    let moved_to = |c: Point3<f32>| {
+        let lives = [live(70, box_points(c, size), 2)];
+        let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+        run(&mut det, &s, &[0, 2], &lives);
+        det.active_events()
+            .iter()
+            .any(|e| e.kind == ChangeKind::Moved && e.db_instance == Some(2))
+    };
+    assert!(moved_to(Point3::new(0.8, 1.0, 3.5)));
+    assert!(!moved_to(Point3::new(-0.8, 1.0, 3.5)));
+}
+
+#[test]
+fn a_live_object_much_larger_than_a_mapped_one_is_not_it_moved() {
+    // Instance 2's place is seen empty; an object with its descriptor stands
+    // elsewhere: its size moved, or three times its height (a chair is no
+    // moved box, however alike the descriptors).
+    let s = scene();
+    let at = Point3::new(0.0, 1.0, 2.5);
+    let events_for = |size: Vector3<f32>| {
+        let lives = [live(80, box_points(at, size), 2)];
+        let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+        run(&mut det, &s, &[0, 2], &lives);
+        det.active_events()
+    };
+    let same = events_for(Vector3::new(0.3, 0.5, 0.3));
+    assert!(
+        same.iter()
+            .any(|e| e.kind == ChangeKind::Moved && e.db_instance == Some(2)),
+        "{same:?}"
+    );
+    let tall = events_for(Vector3::new(0.3, 0.5, 0.9));
+    assert!(
+        !tall.iter().any(|e| e.kind == ChangeKind::Moved),
+        "{tall:?}"
+    );
+    assert!(
+        tall.iter()
+            .any(|e| e.kind == ChangeKind::Added && e.live_instance == Some(80)),
+        "{tall:?}"
+    );
+}
+
+#[test]
+fn a_flat_piece_is_not_added_a_solid_one_is() {
+    // The top of a nightstand seen from above (50 x 36 cm, 2 cm thick) where
+    // nothing was: it may be anything, moved or not. A 20 cm cube there is new.
+    let s = scene();
+    let at = Point3::new(0.0, 1.0, 2.5);
+    let added = |size: Vector3<f32>| {
+        let lives = [live(90, box_points(at, size), 6)];
+        let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+        run(&mut det, &s, &[0, 1, 2], &lives);
+        det.active_events()
+            .iter()
+            .any(|e| e.kind == ChangeKind::Added && e.live_instance == Some(90))
+    };
+    assert!(!added(Vector3::new(0.5, 0.02, 0.36)));
+    assert!(added(Vector3::new(0.2, 0.2, 0.2)));
 }
