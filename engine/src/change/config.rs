@@ -29,6 +29,10 @@ pub struct ChangeConfig {
     pub moved_in_place_gain: f32,
     /// Minimum descriptor cosine for a Moved association.
     pub min_similarity: f32,
+    /// ... or this, for a live object standing partly in the database
+    /// object's own place (`near_move_min_overlap`) within reach of a near move
+    /// (`near_move_factor`): turned or shifted, it is seen from a new side.
+    pub near_min_similarity: f32,
     /// Moved threshold: translation, metres.
     pub moved_translation_m: f32,
     /// Moved threshold: rotation, degrees.
@@ -158,6 +162,7 @@ impl Default for ChangeConfig {
             min_moved_in_place_fit: 0.8,
             moved_in_place_gain: 0.2,
             min_similarity: 0.85,
+            near_min_similarity: 0.75,
             moved_translation_m: 0.05,
             moved_rotation_deg: 1.0,
             confirmations: 3,

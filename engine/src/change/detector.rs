@@ -547,7 +547,22 @@ impl ChangeDetector {
                 continue;
             };
             let sim: f32 = d.iter().zip(&obj.descriptor).map(|(a, b)| a * b).sum();
-            if sim < self.cfg.min_similarity {
+            // An object standing partly in the database object's own place,
+            // within reach of a near move, may be it turned or shifted and seen
+            // from a new side: a lower similarity will do.
+            let near_old_place = || {
+                let reach = (self.cfg.near_move_factor * inst.bbox.half_extents.max())
+                    .max(self.cfg.near_move_m);
+                (inst.centroid - c).norm() <= reach
+                    && self
+                        .grids
+                        .get(di)
+                        .map_or(0.0, |g| g.share_within(&live, self.cfg.explain_radius_m))
+                        >= self.cfg.near_move_min_overlap
+            };
+            if sim < self.cfg.min_similarity
+                && !(sim >= self.cfg.near_min_similarity && near_old_place())
+            {
                 if sim > 0.6 {
                     log::trace!(
                         "live {} at {:.2?}: db {} sim {sim:.2} too low",

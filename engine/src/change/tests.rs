@@ -988,3 +988,31 @@ fn a_flat_piece_is_not_added_a_solid_one_is() {
     assert!(!added(Vector3::new(0.5, 0.02, 0.36)));
     assert!(added(Vector3::new(0.2, 0.2, 0.2)));
 }
+
+#[test]
+fn an_object_turned_where_it_stood_is_moved_at_a_lower_similarity() {
+    // The chair turned 60° and shifted 20 cm, its descriptor now only 0.8 like
+    // the mapped one (seen from a new side): standing partly in its own old
+    // place, it is the chair moved. At 0.7 it is not.
+    let moved_at = |sim: f32| {
+        let mut d = vec![0.0f32; 8];
+        d[1] = sim;
+        d[7] = (1.0 - sim * sim).sqrt();
+        let (s, turned) = chair_moved(60.0, Vector3::new(0.2, 0.0, 0.0));
+        let lives = [LiveObject {
+            id: 81,
+            points_map: turned,
+            descriptor: d,
+            observations: 10,
+        }];
+        let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+        run(&mut det, &s, &[1, 2], &lives);
+        active_moved(&det)
+    };
+    let alike = moved_at(0.8);
+    assert_eq!(alike.len(), 1, "{alike:?}");
+    assert_eq!(alike[0].db_instance, Some(1));
+    assert!((alike[0].rotation_deg - 60.0).abs() < 3.0, "{alike:?}");
+    let unlike = moved_at(0.7);
+    assert!(unlike.is_empty(), "{unlike:?}");
+}
