@@ -192,7 +192,7 @@ impl Default for ChangeConfig {
             structure_radius_m: 0.15,
             residual_radius_m: 0.03,
             residual_link_m: 0.05,
-            min_residual_points: 20,
+            min_residual_points: 10,
             min_room_residual_points: 100,
             turn_search_below_fit: 0.9,
             turn_search_every: 10,

@@ -9,7 +9,7 @@ use nalgebra::Point3;
 use serde::Serialize;
 
 use super::config::ChangeConfig;
-use super::extent::{larger_than, tight_half_extents};
+use super::extent::{larger_than, sorted_half_extents, tight_box, tight_half_extents};
 use super::neighbors::PointGrid;
 use super::visibility::instance_visibility;
 use crate::db::Scene;
@@ -158,9 +158,8 @@ pub struct ChangeDetector {
     /// quarter turns were last searched, and the turn found (see
     /// [`ChangeDetector::align_pair`]).
     turns: RefCell<BTreeMap<(u32, usize), TurnMemo>>,
-    /// Tight sorted half extents of each database instance
-    /// ([`tight_half_extents`]).
-    tight: Vec<[f32; 3]>,
+    /// Tight box of each database instance ([`tight_box`]).
+    pub(super) tight: Vec<crate::db::OrientedBox>,
 }
 
 /// Whether a box of these half extents is a piece of the room rather than an
@@ -250,7 +249,7 @@ impl ChangeDetector {
             tight: scene
                 .instances
                 .iter()
-                .map(|i| tight_half_extents(&sample(&i.points, 400)))
+                .map(|i| tight_box(&sample(&i.points, 400)))
                 .collect(),
             cfg,
         }
@@ -576,7 +575,7 @@ impl ChangeDetector {
             // A live object clearly larger than the database object is not that
             // object moved (a chair is no moved box, however alike their
             // descriptors); a partial view may be smaller.
-            let db_tight = self.tight.get(di).copied().unwrap_or([0.0; 3]);
+            let db_tight = self.tight.get(di).map_or([0.0; 3], sorted_half_extents);
             if larger_than(&live_tight, &db_tight, self.cfg.pair_max_size_ratio) {
                 log::trace!(
                     "live {} at {:.2?}: db {} sim {sim:.2}, but the live object is larger ({live_tight:.2?} against {db_tight:.2?})",

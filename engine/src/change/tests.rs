@@ -1016,3 +1016,51 @@ fn an_object_turned_where_it_stood_is_moved_at_a_lower_similarity() {
     let unlike = moved_at(0.7);
     assert!(unlike.is_empty(), "{unlike:?}");
 }
+
+#[test]
+fn a_small_object_on_a_cabinet_seen_from_the_front_and_above_is_added() {
+    // The database holds only the cabinet's front (facing the camera) and
+    // top faces, as a scan from one side gives: its PCA box leans and holds
+    // what stands on the top. The cabinet's own (tight) box does not.
+    let mut s = scene();
+    let c = Point3::new(0.0, 0.0, 3.0);
+    let mut cab = instance(1, c, Vector3::new(0.9, 0.73, 0.5));
+    let keep: Vec<bool> = cab
+        .points
+        .iter()
+        .map(|p| p.z <= 2.751 || p.y >= 0.3649)
+        .collect();
+    cab.points = cab
+        .points
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(p, _)| *p)
+        .collect();
+    cab.normals = cab
+        .normals
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(n, _)| *n)
+        .collect();
+    cab.bbox = crate::db::build::oriented_box(&cab.points);
+    cab.centroid = crate::frame::centroid(&cab.points);
+    s.instances[0] = cab;
+    let mug = box_points(Point3::new(0.1, 0.42, 3.1), Vector3::new(0.12, 0.1, 0.12));
+    assert!(
+        mug.iter().any(|p| s.instances[0].bbox.contains(p)),
+        "the PCA box no longer leans over the mug"
+    );
+    let mut pts = s.instances[0].points.clone();
+    pts.extend(mug);
+    let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+    run(&mut det, &s, &[0, 1, 2], &[live(41, pts, 1)]);
+    let added: Vec<ChangeEvent> = det
+        .active_events()
+        .into_iter()
+        .filter(|e| e.kind == ChangeKind::Added)
+        .collect();
+    assert_eq!(added.len(), 1, "{added:?}");
+    assert_eq!(added[0].live_instance, Some(41 | RESIDUAL_ID_BIT));
+}

@@ -85,7 +85,7 @@ impl ChangeDetector {
             self.cfg.residual_link_m,
         )
         .into_iter()
-        .filter(|piece| self.is_new_piece(scene, obj.id, piece, stride, min_points))
+        .filter(|piece| self.is_new_piece(obj.id, piece, stride, min_points))
         .take(MAX_PIECES)
         .enumerate()
         .map(|(k, piece)| LiveObject {
@@ -101,7 +101,6 @@ impl ChangeDetector {
     /// passes the tests of [`Self::residuals`].
     fn is_new_piece(
         &self,
-        scene: &Scene,
         live: u32,
         piece: &[Point3<f32>],
         stride: usize,
@@ -110,13 +109,15 @@ impl ChangeDetector {
         if piece.len() * stride < min_points {
             return false;
         }
-        // Inside a mapped object's box it is a part of that object seen anew
-        // (the inside of a shelf), not a new object.
+        // Inside a mapped object's (tight) box it is a part of that object seen
+        // anew (the inside of a shelf), not a new object. (PCA's box of a
+        // cabinet seen from the front and above leans, and holds what stands
+        // on it.)
         let inside = piece
             .iter()
             .filter(|p| {
-                scene.instances.iter().any(|i| {
-                    let mut b = i.bbox;
+                self.tight.iter().any(|b| {
+                    let mut b = *b;
                     b.half_extents += nalgebra::Vector3::repeat(self.cfg.residual_radius_m);
                     b.contains(p)
                 })
