@@ -324,14 +324,12 @@ impl ChangeDetector {
             .collect()
     }
 
-    /// Whether the part of `pts` that no database instance or structure explains
-    /// (see [`Self::explained_share`]) lies mostly (`min_seen_empty_for_added`)
-    /// where the scene's reference saw empty space; true for a scene without a
-    /// seen space, false when every point is explained.
-    fn where_seen_empty(&self, scene: &Scene, pts: &[Point3<f32>]) -> bool {
-        let Some(space) = scene.seen_space.as_ref() else {
-            return true;
-        };
+    /// Of a sample of `pts`: whether no point is left that nothing mapped
+    /// explains (see [`Self::explained_share`]), and whether those left lie
+    /// mostly (`min_seen_empty_for_added`) where the scene's reference saw
+    /// empty space. `None` for a scene without a seen space.
+    fn seen_empty_evidence(&self, scene: &Scene, pts: &[Point3<f32>]) -> Option<(bool, bool)> {
+        let space = scene.seen_space.as_ref()?;
         let pts = sample(pts, 200);
         let unexplained = self.unexplained(scene, &pts, self.cfg.explain_radius_m);
         let share = space.share_seen_empty(&unexplained);
@@ -340,28 +338,28 @@ impl ChangeDetector {
             unexplained.len(),
             pts.len()
         );
-        !unexplained.is_empty() && share >= self.cfg.min_seen_empty_for_added
+        Some((
+            unexplained.is_empty(),
+            share >= self.cfg.min_seen_empty_for_added,
+        ))
+    }
+
+    /// Whether a new object stands where the reference saw empty space (see
+    /// [`Self::seen_empty_evidence`]); true for a scene without a seen space,
+    /// false when every point is explained.
+    fn where_seen_empty(&self, scene: &Scene, pts: &[Point3<f32>]) -> bool {
+        self.seen_empty_evidence(scene, pts)
+            .is_none_or(|(all_explained, seen)| !all_explained && seen)
     }
 
     /// Whether a live object taken for a moved database object stands where the
-    /// reference could have seen it arrive: the part of `pts` nothing mapped
-    /// explains lies mostly (`min_seen_empty_for_added`) where the reference saw
-    /// empty space. A fully explained object (one that moved within its own
-    /// place) passes; one standing where the reference never looked (through a
-    /// door, behind a cupboard) is unknown, not a moved object.
+    /// reference could have seen it arrive (see [`Self::seen_empty_evidence`]).
+    /// A fully explained object (one that moved within its own place) passes;
+    /// one standing where the reference never looked (through a door, behind a
+    /// cupboard) is unknown, not a moved object.
     fn moved_into_seen_space(&self, scene: &Scene, pts: &[Point3<f32>]) -> bool {
-        let Some(space) = scene.seen_space.as_ref() else {
-            return true;
-        };
-        let pts = sample(pts, 200);
-        let unexplained = self.unexplained(scene, &pts, self.cfg.explain_radius_m);
-        let share = space.share_seen_empty(&unexplained);
-        log::trace!(
-            "moved: {} of {} points unexplained, {share:.2} of them seen empty",
-            unexplained.len(),
-            pts.len()
-        );
-        unexplained.is_empty() || share >= self.cfg.min_seen_empty_for_added
+        self.seen_empty_evidence(scene, pts)
+            .is_none_or(|(all_explained, seen)| all_explained || seen)
     }
 
     /// Whether the database instance's own place has been seen empty (at least
