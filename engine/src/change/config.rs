@@ -141,8 +141,13 @@ pub struct ChangeConfig {
     /// ... is at least this thick (half of its smallest box extent, metres) ...
     pub min_residual_half_thickness_m: f32,
     /// ... and has at most this share of its points inside the box of a
-    /// database instance (grown by `residual_radius_m`).
+    /// database instance (grown by `residual_radius_m`) where the reference
+    /// did not see empty space ...
     pub max_residual_inside: f32,
+    /// ... and has less than this share of its points inside the box (grown by
+    /// `residual_radius_m`) of the database instance the live object stands
+    /// in place of (a larger share is that object turned).
+    pub min_residual_own_inside: f32,
     /// An Added object whose points come within this distance (metres) of an
     /// object already reported Added is a piece of that object: no second event.
     pub added_merge_m: f32,
@@ -198,6 +203,7 @@ impl Default for ChangeConfig {
             turn_search_every: 10,
             min_residual_half_thickness_m: 0.015,
             max_residual_inside: 0.5,
+            min_residual_own_inside: 0.9,
             added_merge_m: 0.1,
         }
     }

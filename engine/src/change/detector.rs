@@ -729,6 +729,8 @@ impl ChangeDetector {
         // objects are in place (one overlap test per nearby pair).
         let mut claimed = vec![false; scene.instances.len()];
         let mut in_place = vec![false; stable.len()];
+        // The database instance each live object is most in place with.
+        let mut own: Vec<Option<(usize, f32)>> = vec![None; stable.len()];
         for (oi, obj) in stable.iter().enumerate() {
             let live = sample(&obj.points_map, 200);
             let c = centroid(&live);
@@ -749,6 +751,11 @@ impl ChangeDetector {
                     }
                     if let Some(p) = in_place.get_mut(oi) {
                         *p = true;
+                    }
+                    if let Some(o) = own.get_mut(oi)
+                        && o.is_none_or(|(_, best)| share > best)
+                    {
+                        *o = Some((di, share));
                     }
                 }
             }
@@ -777,7 +784,8 @@ impl ChangeDetector {
             } else {
                 continue;
             };
-            let pieces = self.residuals(scene, obj, min_points);
+            let own = own.get(oi).copied().flatten().map(|(di, _)| di);
+            let pieces = self.residuals(scene, obj, own, min_points);
             for k in pieces.len()..residual::MAX_PIECES {
                 let id = obj.id | RESIDUAL_ID_BIT | ((k as u32) << 28);
                 self.retract(ChangeKind::Added, id, frame, &mut out);

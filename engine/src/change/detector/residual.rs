@@ -3,7 +3,7 @@
 //! one (a mug on a cabinet) is fused with it by the live segmentation, so the
 //! live object as a whole lies in place; its residual is the new object.
 
-use nalgebra::Point3;
+use nalgebra::{Point3, Vector3};
 
 use super::{ChangeDetector, LiveObject, Scene, centroid, is_patch, oriented_box, sample};
 
@@ -58,13 +58,16 @@ impl ChangeDetector {
     /// `residual_radius_m` from every database instance and the structure that
     /// have at least `min_points` points, are at least
     /// `min_residual_half_thickness_m` thick, lie mostly outside the mapped
-    /// objects' boxes, are no piece of the room (flat patch or beam) and do not
-    /// lie on the structure. Piece `k` of live object `n` has id
+    /// objects' boxes (or where the reference saw empty space), not wholly
+    /// inside the box of `own` (the database instance `obj` stands in place
+    /// of), are no piece of the room (flat patch or beam) and do not lie on the
+    /// structure. Piece `k` of live object `n` has id
     /// `n | RESIDUAL_ID_BIT | k << 28`; pieces have no descriptor.
     pub(super) fn residuals(
         &self,
         scene: &Scene,
         obj: &LiveObject,
+        own: Option<usize>,
         min_points: usize,
     ) -> Vec<LiveObject> {
         let r = self.cfg.residual_radius_m;
@@ -85,7 +88,7 @@ impl ChangeDetector {
             self.cfg.residual_link_m,
         )
         .into_iter()
-        .filter(|piece| self.is_new_piece(obj.id, piece, stride, min_points))
+        .filter(|piece| self.is_new_piece(scene, obj.id, own, piece, stride, min_points))
         .take(MAX_PIECES)
         .enumerate()
         .map(|(k, piece)| LiveObject {
@@ -101,7 +104,9 @@ impl ChangeDetector {
     /// passes the tests of [`Self::residuals`].
     fn is_new_piece(
         &self,
+        scene: &Scene,
         live: u32,
+        own: Option<usize>,
         piece: &[Point3<f32>],
         stride: usize,
         min_points: usize,
@@ -110,21 +115,33 @@ impl ChangeDetector {
             return false;
         }
         // Inside a mapped object's (tight) box it is a part of that object seen
-        // anew (the inside of a shelf), not a new object. (PCA's box of a
-        // cabinet seen from the front and above leans, and holds what stands
-        // on it.)
+        // anew (the inside of a shelf), not a new object, unless the reference
+        // saw that place empty (a lamp put on a cabinet's open shelf, a mug
+        // beside the mapped one on a nightstand). (PCA's box of a cabinet seen
+        // from the front and above leans, and holds what stands on it.)
+        let space = scene.seen_space.as_ref();
+        let grown = |di: usize| {
+            self.tight.get(di).map(|b| {
+                let mut b = *b;
+                b.half_extents += Vector3::repeat(self.cfg.residual_radius_m);
+                b
+            })
+        };
+        let boxes: Vec<_> = (0..self.tight.len()).filter_map(grown).collect();
         let inside = piece
             .iter()
-            .filter(|p| {
-                self.tight.iter().any(|b| {
-                    let mut b = *b;
-                    b.half_extents += nalgebra::Vector3::repeat(self.cfg.residual_radius_m);
-                    b.contains(p)
-                })
-            })
+            .filter(|p| !space.is_some_and(|s| s.seen_empty(p)))
+            .filter(|p| boxes.iter().any(|b| b.contains(p)))
             .count();
+        // Wholly inside the box of the object the live one stands in place of,
+        // it is that object turned (a plant's leaves where the reference saw
+        // between them), whatever the reference saw.
+        let own_box = own.and_then(grown);
+        let in_own = own_box.map_or(0, |b| piece.iter().filter(|p| b.contains(p)).count());
         let half = oriented_box(piece).half_extents;
-        let new = inside as f32 <= self.cfg.max_residual_inside * piece.len() as f32
+        let n = piece.len() as f32;
+        let new = inside as f32 <= self.cfg.max_residual_inside * n
+            && (in_own as f32) < self.cfg.min_residual_own_inside * n
             && half.min() >= self.cfg.min_residual_half_thickness_m
             && !is_patch(&half, &self.cfg)
             && self
@@ -132,7 +149,7 @@ impl ChangeDetector {
                 .share_within(piece, self.cfg.structure_radius_m)
                 < self.cfg.max_structure_share;
         log::trace!(
-            "live {live}: residual of {} points at {:.2?}, half extents {:.2?}, {inside} inside mapped boxes: new {new}",
+            "live {live}: residual of {} points at {:.2?}, half extents {:.2?}, {inside} inside mapped boxes where not seen empty, {in_own} inside its own: new {new}",
             piece.len() * stride,
             centroid(piece).coords.as_slice(),
             half.as_slice()
