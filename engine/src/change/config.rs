@@ -97,6 +97,10 @@ pub struct ChangeConfig {
     /// sorted half extents exceed a database object's by more than this factor
     /// is never that object, moved ([`crate::change::extent`]).
     pub pair_max_size_ratio: f32,
+    /// ... or whose tight box holds more than this factor times the database
+    /// object's volume (a partial view is smaller; the margin covers a
+    /// database object itself seen partially).
+    pub pair_max_volume_ratio: f32,
     /// See `pair_max_size_ratio`.
     pub pair_min_fragment_fit: f32,
     /// A flat patch (a piece of wall, floor, ceiling, door or window frame) is at
@@ -157,7 +161,7 @@ impl Default for ChangeConfig {
     fn default() -> Self {
         ChangeConfig {
             visibility_samples: 64,
-            max_live_points: 1200,
+            max_live_points: 4000,
             min_decisive_samples: 8,
             min_absent_frames: 6,
             min_observations: 5,
@@ -188,6 +192,7 @@ impl Default for ChangeConfig {
             near_move_min_overlap: 0.2,
             pair_min_similarity: 0.75,
             pair_max_size_ratio: 1.6,
+            pair_max_volume_ratio: 1.8,
             pair_min_fragment_fit: 0.6,
             patch_max_half_thickness_m: 0.05,
             patch_min_half_extent_m: 0.3,

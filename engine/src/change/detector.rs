@@ -9,7 +9,9 @@ use nalgebra::Point3;
 use serde::Serialize;
 
 use super::config::ChangeConfig;
-use super::extent::{larger_than, sorted_half_extents, tight_box, tight_half_extents};
+use super::extent::{
+    larger_than, sorted_half_extents, tight_box, tight_half_extents, volume_ratio,
+};
 use super::neighbors::PointGrid;
 use super::visibility::instance_visibility;
 use crate::db::Scene;
@@ -574,7 +576,9 @@ impl ChangeDetector {
             // object moved (a chair is no moved box, however alike their
             // descriptors); a partial view may be smaller.
             let db_tight = self.tight.get(di).map_or([0.0; 3], sorted_half_extents);
-            if larger_than(&live_tight, &db_tight, self.cfg.pair_max_size_ratio) {
+            if larger_than(&live_tight, &db_tight, self.cfg.pair_max_size_ratio)
+                || volume_ratio(&live_tight, &db_tight) > self.cfg.pair_max_volume_ratio
+            {
                 log::trace!(
                     "live {} at {:.2?}: db {} sim {sim:.2}, but the live object is larger ({live_tight:.2?} against {db_tight:.2?})",
                     obj.id,

@@ -99,6 +99,13 @@ pub fn larger_than(a: &[f32; 3], b: &[f32; 3], ratio: f32) -> bool {
     a.iter().zip(b).any(|(x, y)| *x > ratio * y.max(0.02))
 }
 
+/// The volume of the box of sorted half extents `a` over that of `b` (extents
+/// under 2 cm count as 2 cm).
+pub fn volume_ratio(a: &[f32; 3], b: &[f32; 3]) -> f32 {
+    let v = |h: &[f32; 3]| h.iter().map(|x| x.max(0.02)).product::<f32>();
+    v(a) / v(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +194,7 @@ mod tests {
         // Thin extents count as 2 cm.
         assert!(!larger_than(&[0.03, 0.2, 0.3], &[0.001, 0.2, 0.3], 1.6));
         assert!(larger_than(&[0.04, 0.2, 0.3], &[0.001, 0.2, 0.3], 1.6));
+        assert!((volume_ratio(&[0.15, 0.15, 0.25], &[0.1, 0.15, 0.25]) - 1.5).abs() < 1e-5);
+        assert!((volume_ratio(&[0.04, 0.2, 0.3], &[0.001, 0.2, 0.3]) - 2.0).abs() < 1e-5);
     }
 }

@@ -943,8 +943,8 @@ fn a_moved_object_stands_where_the_reference_saw_empty_space() {
 #[test]
 fn a_live_object_much_larger_than_a_mapped_one_is_not_it_moved() {
     // Instance 2's place is seen empty; an object with its descriptor stands
-    // elsewhere: its size moved, or three times its height (a chair is no
-    // moved box, however alike the descriptors).
+    // elsewhere: its size moved, or three times its height or twice its
+    // volume (a chair is no moved box, however alike the descriptors).
     let s = scene();
     let at = Point3::new(0.0, 1.0, 2.5);
     let events_for = |size: Vector3<f32>| {
@@ -959,16 +959,21 @@ fn a_live_object_much_larger_than_a_mapped_one_is_not_it_moved() {
             .any(|e| e.kind == ChangeKind::Moved && e.db_instance == Some(2)),
         "{same:?}"
     );
-    let tall = events_for(Vector3::new(0.3, 0.5, 0.9));
-    assert!(
-        !tall.iter().any(|e| e.kind == ChangeKind::Moved),
-        "{tall:?}"
-    );
-    assert!(
-        tall.iter()
-            .any(|e| e.kind == ChangeKind::Added && e.live_instance == Some(80)),
-        "{tall:?}"
-    );
+    // Three times its height, or half as large again across (no extent 1.6
+    // times the mapped one, but more than twice its volume): a new object.
+    for size in [Vector3::new(0.3, 0.5, 0.9), Vector3::new(0.45, 0.5, 0.45)] {
+        let events = events_for(size);
+        assert!(
+            !events.iter().any(|e| e.kind == ChangeKind::Moved),
+            "{size:?}: {events:?}"
+        );
+        assert!(
+            events
+                .iter()
+                .any(|e| e.kind == ChangeKind::Added && e.live_instance == Some(80)),
+            "{size:?}: {events:?}"
+        );
+    }
 }
 
 #[test]

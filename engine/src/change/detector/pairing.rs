@@ -3,6 +3,7 @@
 //! below the Moved threshold). Pairs further apart than `max_unseen_move_m` are
 //! lookalikes, not one object.
 
+use crate::change::extent::volume_ratio;
 use nalgebra::Point3;
 
 use super::{
@@ -110,8 +111,10 @@ impl ChangeDetector {
                         .zip(&db_half)
                         .all(|(a, b)| *a <= self.cfg.pair_max_size_ratio * b.max(0.02)))
                 .then(|| self.fragment_fits(inst, obj));
-                let alike =
-                    same_size || fragment_fit.is_some_and(|f| f >= self.cfg.pair_min_fragment_fit);
+                // ... and holds no more than about the object's volume.
+                let alike = (same_size
+                    || fragment_fit.is_some_and(|f| f >= self.cfg.pair_min_fragment_fit))
+                    && volume_ratio(&live_half, &db_half) <= self.cfg.pair_max_volume_ratio;
                 // A residual piece has no descriptor: its shape must be the
                 // object's (its size, and on its surface once aligned).
                 let sim: f32 = if obj.descriptor.is_empty() {
