@@ -399,6 +399,28 @@ impl Observability {
             .map(|r| r.instance)
             .collect()
     }
+
+    /// The instances whose true change (of any kind) the rescan cannot show.
+    fn unobservable(&self) -> Vec<u32> {
+        self.rows
+            .iter()
+            .filter(|r| !r.observable)
+            .map(|r| r.instance)
+            .collect()
+    }
+}
+
+/// The reports that count in the observable score: a report naming an instance
+/// whose true change the rescan cannot show (`unobservable`) is neither right
+/// nor wrong, and is left out. This holds across kinds: an object moved to a
+/// place the rescan never shows is seen only gone from its old place, and a
+/// Removed report of it is no error (nor a found move).
+fn counted_reports(reported: &[Option<u32>], unobservable: &[u32]) -> Vec<Option<u32>> {
+    reported
+        .iter()
+        .copied()
+        .filter(|id| !id.is_some_and(|id| unobservable.contains(&id)))
+        .collect()
 }
 
 /// Streams a scan's depth frames at their true poses through view counters.
@@ -552,18 +574,14 @@ fn eval_changes(a: &EvalDatasetArgs) -> Result<()> {
                 .collect();
             let all = obs.ids(tkind, false);
             let observable = obs.ids(tkind, true);
+            let unobservable = obs.unobservable();
             for observable_only in [false, true] {
                 let exp = if observable_only { &observable } else { &all };
-                // A report of a true change that the rescan cannot show is neither
-                // right nor wrong in the observable score: it is left out.
-                let counted: Vec<Option<u32>> = reported
-                    .iter()
-                    .copied()
-                    .filter(|id| {
-                        !observable_only
-                            || !id.is_some_and(|id| all.contains(&id) && !observable.contains(&id))
-                    })
-                    .collect();
+                let counted = if observable_only {
+                    counted_reports(&reported, &unobservable)
+                } else {
+                    reported.clone()
+                };
                 let pr =
                     PrecisionRecall::from_counts(hit_all(&counted, exp), counted.len(), exp.len());
                 if observable_only {
@@ -680,4 +698,49 @@ fn eval_retrieval(a: &EvalDatasetArgs) -> Result<()> {
         "per_query": rows,
     });
     write_json(&a.json, &v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_of_changes_the_rescan_cannot_show_are_left_out() {
+        // Instance 2 moved where the rescan never looks: a Removed report of it
+        // is left out, as is any report of the unobservable instance 5; a report
+        // of static instance 7, and one matching no instance, still count.
+        let reported = [Some(2), Some(7), None, Some(5), Some(9)];
+        assert_eq!(
+            counted_reports(&reported, &[2, 5]),
+            vec![Some(7), None, Some(9)]
+        );
+        assert_eq!(counted_reports(&reported, &[]), reported.to_vec());
+        let obs = Observability {
+            rows: vec![
+                ChangeRow {
+                    kind: synth::ChangeKind::Moved,
+                    instance: 2,
+                    rescan_frames: 0,
+                    reference_frames: Some(90),
+                    changed_share: Some(1.0),
+                    observable: false,
+                },
+                ChangeRow {
+                    kind: synth::ChangeKind::Removed,
+                    instance: 4,
+                    rescan_frames: 40,
+                    reference_frames: Some(150),
+                    changed_share: None,
+                    observable: true,
+                },
+            ],
+        };
+        assert_eq!(obs.unobservable(), vec![2]);
+        assert_eq!(obs.ids(synth::ChangeKind::Removed, true), vec![4]);
+        // The Removed report of moved instance 2 is neither right nor wrong;
+        // the one of removed instance 4 is right.
+        let counted = counted_reports(&[Some(2), Some(4)], &obs.unobservable());
+        let exp = obs.ids(synth::ChangeKind::Removed, true);
+        assert_eq!((hit_all(&counted, &exp), counted.len()), (1, 1));
+    }
 }
