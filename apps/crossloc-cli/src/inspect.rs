@@ -14,7 +14,7 @@ use crate::progress;
 /// Arguments of `crossloc inspect`.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Dataset folder or file (7-Scenes, TUM, Redwood/ICL-NUIM, single frames, ScanNet
+    /// Dataset folder or file, or a crossloc database file (7-Scenes, TUM, Redwood/ICL-NUIM, single frames, ScanNet
     /// NumPy folder, PLY file, synthetic dataset or scan).
     pub path: PathBuf,
     /// Print one JSON object instead of text.
@@ -79,6 +79,9 @@ pub struct Report {
 
 /// Runs `crossloc inspect`.
 pub fn run(args: &InspectArgs) -> Result<()> {
+    if crate::inspect_db::is_database(&args.path) {
+        return crate::inspect_db::run(&args.path, args.json);
+    }
     let selection = args.frames.unwrap_or_default();
     let report = inspect_path(&args.path, selection, !args.json)?;
     if args.json {

@@ -5,6 +5,7 @@ mod build_db;
 mod demo;
 mod eval;
 mod inspect;
+mod inspect_db;
 mod progress;
 mod scan_query;
 mod session;
