@@ -563,6 +563,7 @@ fn eval_changes(a: &EvalDatasetArgs) -> Result<()> {
         ];
         let mut line = format!("{name}/scan_{scan:02}:");
         let mut row = serde_json::Map::new();
+        let unobservable = obs.unobservable();
         for (kind, tkind) in kinds {
             let reported: Vec<Option<u32>> = active
                 .values()
@@ -574,7 +575,6 @@ fn eval_changes(a: &EvalDatasetArgs) -> Result<()> {
                 .collect();
             let all = obs.ids(tkind, false);
             let observable = obs.ids(tkind, true);
-            let unobservable = obs.unobservable();
             for observable_only in [false, true] {
                 let exp = if observable_only { &observable } else { &all };
                 let counted = if observable_only {

@@ -156,8 +156,7 @@ mod tests {
         }));
         // Just above the top face is outside; PCA's own box may hold it.
         assert!(!b.contains(&Point3::new(1.0, -2.0, 0.5 + 0.36 + 0.03)));
-        let mut h = [b.half_extents.x, b.half_extents.y, b.half_extents.z];
-        h.sort_by(f32::total_cmp);
+        let h = sorted_half_extents(&b);
         for (got, want) in h.iter().zip([0.25, 0.36, 0.45]) {
             assert!((got - want).abs() < 0.01, "{h:?}");
         }

@@ -1022,6 +1022,21 @@ fn an_object_turned_where_it_stood_is_moved_at_a_lower_similarity() {
     assert!(unlike.is_empty(), "{unlike:?}");
 }
 
+/// Keeps the points of `inst` (with their normals) for which `keep` holds, and
+/// moves its centroid to theirs.
+fn keep_points(inst: &mut DbInstance, keep: impl Fn(&Point3<f32>) -> bool) {
+    let (points, normals) = inst
+        .points
+        .iter()
+        .zip(&inst.normals)
+        .filter(|(p, _)| keep(p))
+        .map(|(p, n)| (*p, *n))
+        .unzip();
+    inst.points = points;
+    inst.normals = normals;
+    inst.centroid = crate::frame::centroid(&inst.points);
+}
+
 #[test]
 fn a_small_object_on_a_cabinet_seen_from_the_front_and_above_is_added() {
     // The database holds only the cabinet's front (facing the camera) and
@@ -1030,27 +1045,8 @@ fn a_small_object_on_a_cabinet_seen_from_the_front_and_above_is_added() {
     let mut s = scene();
     let c = Point3::new(0.0, 0.0, 3.0);
     let mut cab = instance(1, c, Vector3::new(0.9, 0.73, 0.5));
-    let keep: Vec<bool> = cab
-        .points
-        .iter()
-        .map(|p| p.z <= 2.751 || p.y >= 0.3649)
-        .collect();
-    cab.points = cab
-        .points
-        .iter()
-        .zip(&keep)
-        .filter(|(_, k)| **k)
-        .map(|(p, _)| *p)
-        .collect();
-    cab.normals = cab
-        .normals
-        .iter()
-        .zip(&keep)
-        .filter(|(_, k)| **k)
-        .map(|(n, _)| *n)
-        .collect();
+    keep_points(&mut cab, |p| p.z <= 2.751 || p.y >= 0.3649);
     cab.bbox = crate::db::build::oriented_box(&cab.points);
-    cab.centroid = crate::frame::centroid(&cab.points);
     s.instances[0] = cab;
     let mug = box_points(Point3::new(0.1, 0.42, 3.1), Vector3::new(0.12, 0.1, 0.12));
     assert!(
@@ -1076,17 +1072,7 @@ fn a_small_object_on_a_cabinet_seen_from_the_front_and_above_is_added() {
 fn open_shelf_scene() -> Scene {
     let mut s = scene();
     let mut shelf = instance(1, Point3::new(0.0, 0.0, 3.0), Vector3::new(0.8, 0.8, 0.4));
-    let keep: Vec<bool> = shelf.points.iter().map(|p| p.z > 2.801).collect();
-    fn kept<T: Copy>(v: &[T], keep: &[bool]) -> Vec<T> {
-        v.iter()
-            .zip(keep)
-            .filter(|(_, k)| **k)
-            .map(|(x, _)| *x)
-            .collect()
-    }
-    shelf.points = kept(&shelf.points, &keep);
-    shelf.normals = kept(&shelf.normals, &keep);
-    shelf.centroid = crate::frame::centroid(&shelf.points);
+    keep_points(&mut shelf, |p| p.z > 2.801);
     s.instances[0] = shelf;
     let (k, depth) = depth_showing(&s, &[0, 1, 2]);
     let reference = RgbdFrame {
