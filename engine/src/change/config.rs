@@ -152,6 +152,11 @@ pub struct ChangeConfig {
     /// `residual_radius_m`) of the database instance the live object stands
     /// in place of (a larger share is that object turned).
     pub min_residual_own_inside: f32,
+    /// A moved object's residual (what it carried along) is taken only when
+    /// its database instance, moved, is covered by the live object to at
+    /// least this share: a partly matched object's pose is uncertain, and its
+    /// leftovers are likely itself.
+    pub min_residual_host_coverage: f32,
     /// An Added object whose points come within this distance (metres) of an
     /// object already reported Added is a piece of that object: no second event.
     pub added_merge_m: f32,
@@ -209,6 +214,7 @@ impl Default for ChangeConfig {
             min_residual_half_thickness_m: 0.015,
             max_residual_inside: 0.5,
             min_residual_own_inside: 0.9,
+            min_residual_host_coverage: 0.9,
             added_merge_m: 0.1,
         }
     }

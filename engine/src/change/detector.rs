@@ -3,7 +3,7 @@
 //! Removed, firing each event once and retracting it when evidence turns.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use nalgebra::Point3;
 use serde::Serialize;
@@ -26,6 +26,7 @@ mod residual;
 use align::{Turn, TurnSearch, align, align_with_turns, object_motion};
 
 pub use residual::RESIDUAL_ID_BIT;
+use residual::{Host, parent_of};
 
 /// Kind of change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -84,6 +85,12 @@ enum Decision {
         translation_m: f32,
         rotation_deg: f32,
         fitness: f32,
+        /// The database object's points moved by this pose lie on the live
+        /// object's.
+        pose: Pose,
+        /// Share of the database object's points so moved that have a live
+        /// point near.
+        coverage: f32,
     },
     Added,
     Static,
@@ -156,6 +163,9 @@ pub struct ChangeDetector {
     /// Points (a sample) of each object standing as Moved where it is now, by
     /// database id.
     moved_points: BTreeMap<u32, Vec<Point3<f32>>>,
+    /// Live objects whose residual was taken as what they carried while
+    /// moved (see [`near_moved`]).
+    carriers: BTreeSet<u32>,
     /// Per (live id, database index): the live object's observations when its
     /// quarter turns were last searched, and the turn found (see
     /// [`ChangeDetector::align_pair`]).
@@ -174,6 +184,26 @@ fn is_patch(half_extents: &nalgebra::Vector3<f32>, cfg: &ChangeConfig) -> bool {
     let flat = small <= cfg.patch_max_half_thickness_m && large >= cfg.patch_min_half_extent_m;
     let beam = middle <= cfg.beam_max_half_width_m && large >= cfg.beam_min_half_length_m;
     flat || beam
+}
+
+/// Whether `pts` (of live object or residual piece `id`) lie within `merge` of
+/// where a moved object stands now (`moved`: the live object standing as it,
+/// where known, and a sample of its points). The residual of the very live
+/// object standing as the moved one is no piece of it when that object is
+/// one of `carriers` (its residual was taken as what it carried along).
+fn near_moved(
+    moved: &[(Option<u32>, Vec<Point3<f32>>)],
+    carriers: &BTreeSet<u32>,
+    id: u32,
+    pts: &[Point3<f32>],
+    merge: f32,
+) -> bool {
+    let parent = parent_of(id);
+    let carried = id != parent && carriers.contains(&parent);
+    moved
+        .iter()
+        .filter(|(host, _)| !(carried && *host == Some(parent)))
+        .any(|(_, q)| !q.is_empty() && min_distance(pts, q) <= merge)
 }
 
 /// Smallest distance between two point sets, by brute force (both are samples).
@@ -247,6 +277,7 @@ impl ChangeDetector {
             added_points: BTreeMap::new(),
             paired: BTreeMap::new(),
             moved_points: BTreeMap::new(),
+            carriers: BTreeSet::new(),
             turns: RefCell::new(BTreeMap::new()),
             tight: scene
                 .instances
@@ -679,6 +710,8 @@ impl ChangeDetector {
                 translation_m: e.translation_m,
                 rotation_deg: e.rotation_deg,
                 fitness: fit_live * sim,
+                pose: T,
+                coverage,
             });
         }
         if let Some((top, b)) = least_moved_lookalike(&candidates, self.cfg.lookalike_margin) {
@@ -776,20 +809,29 @@ impl ChangeDetector {
             .zip(in_place.iter().zip(&room_piece))
             .map(|(obj, (&placed, &piece))| self.decide(scene, obj, placed, piece, &claimed))
             .collect();
-        // Residual pieces of the objects in place, and of pieces of the room (an
-        // object standing against a wall fused with it), take part as new
-        // objects (an object without one withdraws its piece's Added).
+        // Residual pieces of the objects in place, of pieces of the room (an
+        // object standing against a wall fused with it) and of moved objects (a
+        // mug carried on a nightstand) take part as new objects (an object
+        // without one withdraws its piece's Added).
         let mut residuals: Vec<LiveObject> = Vec::new();
         for (oi, obj) in stable.iter().enumerate() {
-            let min_points = if in_place.get(oi).copied().unwrap_or(false) {
-                self.cfg.min_residual_points
+            let own = own.get(oi).copied().flatten().map(|(di, _)| di);
+            let (min_points, host) = if in_place.get(oi).copied().unwrap_or(false) {
+                (self.cfg.min_residual_points, Host::InPlace(own))
             } else if room_piece.get(oi).copied().unwrap_or(false) {
-                self.cfg.min_room_residual_points
+                (self.cfg.min_room_residual_points, Host::InPlace(own))
+            } else if let Some(&Decision::Moved {
+                db, pose, coverage, ..
+            }) = decisions.get(oi)
+                && coverage >= self.cfg.min_residual_host_coverage
+                && self.moved_into_seen_space(scene, &obj.points_map)
+            {
+                self.carriers.insert(obj.id);
+                (self.cfg.min_residual_points, Host::Moved { db, pose })
             } else {
                 continue;
             };
-            let own = own.get(oi).copied().flatten().map(|(di, _)| di);
-            let pieces = self.residuals(scene, obj, own, min_points);
+            let pieces = self.residuals(scene, obj, host, min_points);
             for k in pieces.len()..residual::MAX_PIECES {
                 let id = obj.id | RESIDUAL_ID_BIT | ((k as u32) << 28);
                 self.retract(ChangeKind::Added, id, frame, &mut out);
@@ -810,17 +852,20 @@ impl ChangeDetector {
                 *d = Decision::Unsure;
             }
         }
-        // Where moved objects stand now (this round's and paired ones): a piece
-        // of one of them is not a new object.
-        let moved_here: Vec<Vec<Point3<f32>>> = stable
+        // Where moved objects stand now (this round's and paired ones, with the
+        // live object that stands as each): a piece of one of them is not a new
+        // object, unless it is the residual of that very live object (what the
+        // moved object does not explain of it).
+        let moved_here: Vec<(Option<u32>, Vec<Point3<f32>>)> = stable
             .iter()
             .zip(&decisions)
             .filter(|(obj, d)| {
                 matches!(d, Decision::Moved { .. }) || self.paired.values().any(|l| *l == obj.id)
             })
-            .map(|(obj, _)| sample(&obj.points_map, 200))
-            .chain(self.moved_points.values().cloned())
+            .map(|(obj, _)| (Some(obj.id), sample(&obj.points_map, 200)))
+            .chain(self.moved_points_by_live())
             .collect();
+
         for (obj, &d) in stable.iter().zip(&decisions) {
             log::trace!(
                 "live {} at {:.2?} ({} points, obs {}): {d:?}",
@@ -848,6 +893,7 @@ impl ChangeDetector {
                     translation_m,
                     rotation_deg,
                     fitness,
+                    ..
                 } => {
                     if let Some(m) = moved_db.get_mut(db) {
                         *m = true;
@@ -876,9 +922,13 @@ impl ChangeDetector {
                 Decision::Added => {
                     let paired = self.paired.values().any(|l| *l == obj.id);
                     let pts = sample(&obj.points_map, 200);
-                    let part_of_moved = moved_here
-                        .iter()
-                        .any(|q| !q.is_empty() && min_distance(&pts, q) <= self.cfg.added_merge_m);
+                    let part_of_moved = near_moved(
+                        &moved_here,
+                        &self.carriers,
+                        obj.id,
+                        &pts,
+                        self.cfg.added_merge_m,
+                    );
                     if part_of_moved {
                         self.retract(ChangeKind::Added, obj.id, frame, &mut out);
                     } else if confirmed
@@ -906,14 +956,14 @@ impl ChangeDetector {
         }
         // An object reported Added before a move next to it was known is a
         // piece of the moved object.
+        let moved_now = self.moved_points_by_live();
         let pieces: Vec<u32> = self
             .added_points
             .iter()
-            .filter(|(_, pts)| {
-                moved_here
-                    .iter()
-                    .chain(self.moved_points.values())
-                    .any(|q| !q.is_empty() && min_distance(pts, q) <= self.cfg.added_merge_m)
+            .filter(|(id, pts)| {
+                let m = self.cfg.added_merge_m;
+                near_moved(&moved_here, &self.carriers, **id, pts, m)
+                    || near_moved(&moved_now, &self.carriers, **id, pts, m)
             })
             .map(|(id, _)| *id)
             .collect();
@@ -964,6 +1014,21 @@ impl ChangeDetector {
         }
         self.pair_removed_with_added(frame, scene, &stable, &claimed, &mut out);
         out
+    }
+
+    /// Where the objects reported Moved stand now: the live object standing as
+    /// each (where known) and a sample of its points.
+    fn moved_points_by_live(&self) -> Vec<(Option<u32>, Vec<Point3<f32>>)> {
+        self.moved_points
+            .iter()
+            .map(|(db, q)| {
+                let live = self
+                    .active
+                    .get(&(ChangeKind::Moved, *db))
+                    .and_then(|e| e.live_instance);
+                (live, q.clone())
+            })
+            .collect()
     }
 
     /// Whether a move of database object `id` to where `points` are, with
@@ -1067,6 +1132,8 @@ mod tests {
             translation_m,
             rotation_deg: 0.0,
             fitness,
+            pose: super::Pose::identity(),
+            coverage: 1.0,
         };
         assert_eq!(least_moved_lookalike(&[], 0.9), None);
         assert_eq!(

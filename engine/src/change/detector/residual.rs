@@ -1,11 +1,40 @@
-//! Residual pieces of live objects in place: the part of a live object that no
-//! database object or room structure explains. A small object put on a mapped
-//! one (a mug on a cabinet) is fused with it by the live segmentation, so the
-//! live object as a whole lies in place; its residual is the new object.
+//! Residual pieces of live objects in place or moved: the part of a live object
+//! that no database object or room structure explains. A small object put on a
+//! mapped one (a mug on a cabinet) is fused with it by the live segmentation, so
+//! the live object as a whole lies in place; its residual is the new object.
+//! Likewise a mug carried on a moved nightstand: the live object is the
+//! nightstand moved, and its residual is the mug (moved too, once paired with
+//! its old place seen empty).
 
 use nalgebra::{Point3, Vector3};
 
-use super::{ChangeDetector, LiveObject, Scene, centroid, is_patch, oriented_box, sample};
+use super::{ChangeDetector, LiveObject, Pose, Scene, centroid, is_patch, oriented_box, sample};
+use crate::db::OrientedBox;
+
+/// What the live object whose residual is taken stands as.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Host {
+    /// In place, of this database instance where known (or a piece of the
+    /// room).
+    InPlace(Option<usize>),
+    /// Database instance `db` moved by `pose`: its points there explain the
+    /// live object's too.
+    Moved {
+        /// Database instance index.
+        db: usize,
+        /// Where it is now: its points moved by this pose.
+        pose: Pose,
+    },
+}
+
+/// The parent live object's id of a residual piece's id; other ids unchanged.
+pub(super) fn parent_of(id: u32) -> u32 {
+    if id & RESIDUAL_ID_BIT != 0 {
+        id & !(RESIDUAL_ID_BIT | (0x7 << 28))
+    } else {
+        id
+    }
+}
 
 /// Set in the id of a residual piece: the piece of live object `n` is
 /// `n | RESIDUAL_ID_BIT`.
@@ -53,25 +82,40 @@ fn components(points: &[Point3<f32>], link: f32) -> Vec<Vec<Point3<f32>>> {
 }
 
 impl ChangeDetector {
-    /// The residual pieces of `obj` (a live object in place): the connected
-    /// sets (at most [`MAX_PIECES`], largest first) of its points further than
-    /// `residual_radius_m` from every database instance and the structure that
-    /// have at least `min_points` points, are at least
+    /// The residual pieces of `obj` (a live object standing as `host`): the
+    /// connected sets (at most [`MAX_PIECES`], largest first) of its points
+    /// further than `residual_radius_m` from every database instance, the
+    /// structure and (for a moved host) the moved database object that have
+    /// at least `min_points` points, are at least
     /// `min_residual_half_thickness_m` thick, lie mostly outside the mapped
     /// objects' boxes (or where the reference saw empty space), not wholly
-    /// inside the box of `own` (the database instance `obj` stands in place
-    /// of), are no piece of the room (flat patch or beam) and do not lie on the
+    /// inside the box of the host's own database instance (where it stands
+    /// now), are no piece of the room (flat patch or beam) and do not lie on the
     /// structure. Piece `k` of live object `n` has id
     /// `n | RESIDUAL_ID_BIT | k << 28`; pieces have no descriptor.
     pub(super) fn residuals(
         &self,
         scene: &Scene,
         obj: &LiveObject,
-        own: Option<usize>,
+        host: Host,
         min_points: usize,
     ) -> Vec<LiveObject> {
         let r = self.cfg.residual_radius_m;
-        let rest = self.unexplained(scene, &obj.points_map, r);
+        let mut rest = self.unexplained(scene, &obj.points_map, r);
+        let own_box = match host {
+            Host::InPlace(own) => own.and_then(|di| self.grown_tight(di)),
+            Host::Moved { db, pose } => {
+                let back = pose.inverse();
+                if let Some(g) = self.grids.get(db) {
+                    rest.retain(|p| !g.any_within(&(back * p), r));
+                }
+                self.grown_tight(db).map(|b| OrientedBox {
+                    center: pose * b.center,
+                    rotation: pose.rotation * b.rotation,
+                    ..b
+                })
+            }
+        };
         log::trace!(
             "live {}: {} of {} points unexplained within {r} m",
             obj.id,
@@ -88,7 +132,7 @@ impl ChangeDetector {
             self.cfg.residual_link_m,
         )
         .into_iter()
-        .filter(|piece| self.is_new_piece(scene, obj.id, own, piece, stride, min_points))
+        .filter(|piece| self.is_new_piece(scene, obj.id, own_box, piece, stride, min_points))
         .take(MAX_PIECES)
         .enumerate()
         .map(|(k, piece)| LiveObject {
@@ -100,13 +144,22 @@ impl ChangeDetector {
         .collect()
     }
 
+    /// The tight box of database instance `di` grown by `residual_radius_m`.
+    fn grown_tight(&self, di: usize) -> Option<OrientedBox> {
+        self.tight.get(di).map(|b| {
+            let mut b = *b;
+            b.half_extents += Vector3::repeat(self.cfg.residual_radius_m);
+            b
+        })
+    }
+
     /// Whether a residual piece (of a sample keeping every `stride`-th point)
     /// passes the tests of [`Self::residuals`].
     fn is_new_piece(
         &self,
         scene: &Scene,
         live: u32,
-        own: Option<usize>,
+        own_box: Option<OrientedBox>,
         piece: &[Point3<f32>],
         stride: usize,
         min_points: usize,
@@ -120,14 +173,9 @@ impl ChangeDetector {
         // beside the mapped one on a nightstand). (PCA's box of a cabinet seen
         // from the front and above leans, and holds what stands on it.)
         let space = scene.seen_space.as_ref();
-        let grown = |di: usize| {
-            self.tight.get(di).map(|b| {
-                let mut b = *b;
-                b.half_extents += Vector3::repeat(self.cfg.residual_radius_m);
-                b
-            })
-        };
-        let boxes: Vec<_> = (0..self.tight.len()).filter_map(grown).collect();
+        let boxes: Vec<_> = (0..self.tight.len())
+            .filter_map(|di| self.grown_tight(di))
+            .collect();
         let inside = piece
             .iter()
             .filter(|p| !space.is_some_and(|s| s.seen_empty(p)))
@@ -136,7 +184,6 @@ impl ChangeDetector {
         // Wholly inside the box of the object the live one stands in place of,
         // it is that object turned (a plant's leaves where the reference saw
         // between them), whatever the reference saw.
-        let own_box = own.and_then(grown);
         let in_own = own_box.map_or(0, |b| piece.iter().filter(|p| b.contains(p)).count());
         let half = oriented_box(piece).half_extents;
         let n = piece.len() as f32;
