@@ -187,16 +187,16 @@ impl ChangeDetector {
         let in_own = own_box.map_or(0, |b| piece.iter().filter(|p| b.contains(p)).count());
         let half = oriented_box(piece).half_extents;
         let n = piece.len() as f32;
+        let on_structure = self
+            .structure
+            .share_within(piece, self.cfg.structure_radius_m);
         let new = inside as f32 <= self.cfg.max_residual_inside * n
             && (in_own as f32) < self.cfg.min_residual_own_inside * n
             && half.min() >= self.cfg.min_residual_half_thickness_m
             && !is_patch(&half, &self.cfg)
-            && self
-                .structure
-                .share_within(piece, self.cfg.structure_radius_m)
-                < self.cfg.max_structure_share;
+            && on_structure < self.cfg.max_structure_share;
         log::trace!(
-            "live {live}: residual of {} points at {:.2?}, half extents {:.2?}, {inside} inside mapped boxes where not seen empty, {in_own} inside its own: new {new}",
+            "live {live}: residual of {} points at {:.2?}, half extents {:.2?}, {inside} inside mapped boxes where not seen empty, {in_own} inside its own, {on_structure:.2} near the structure: new {new}",
             piece.len() * stride,
             centroid(piece).coords.as_slice(),
             half.as_slice()
