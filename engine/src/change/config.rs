@@ -10,6 +10,9 @@ pub struct ChangeConfig {
     pub max_live_points: usize,
     /// Decisive samples needed for a frame to count as evidence.
     pub min_decisive_samples: u32,
+    /// The depth tolerance of an instance's visibility test is at most its
+    /// smallest half extent (tight box), but never below this (metres).
+    pub min_visibility_tolerance_m: f32,
     /// Frames of see-through evidence before Removed.
     pub min_absent_frames: u32,
     /// Live observations before a live instance takes part (Added, Moved).
@@ -103,6 +106,10 @@ pub struct ChangeConfig {
     pub pair_max_volume_ratio: f32,
     /// See `pair_max_size_ratio`.
     pub pair_min_fragment_fit: f32,
+    /// A residual piece (no descriptor) smaller than a Removed object pairs
+    /// with it as a part of it only when its two larger half extents are at
+    /// least this share of the object's.
+    pub pair_min_piece_span: f32,
     /// A flat patch (a piece of wall, floor, ceiling, door or window frame) is at
     /// most this thick (smallest half extent, metres) ...
     pub patch_max_half_thickness_m: f32,
@@ -168,6 +175,7 @@ impl Default for ChangeConfig {
             visibility_samples: 64,
             max_live_points: 4000,
             min_decisive_samples: 8,
+            min_visibility_tolerance_m: 0.03,
             min_absent_frames: 6,
             min_observations: 5,
             static_overlap: 0.5,
@@ -198,6 +206,7 @@ impl Default for ChangeConfig {
             pair_min_similarity: 0.75,
             pair_max_size_ratio: 1.6,
             pair_max_volume_ratio: 1.8,
+            pair_min_piece_span: 0.4,
             pair_min_fragment_fit: 0.6,
             patch_max_half_thickness_m: 0.05,
             patch_min_half_extent_m: 0.3,

@@ -296,13 +296,19 @@ impl ChangeDetector {
         intrinsics: &CameraIntrinsics,
         depth: &DepthImage,
     ) {
-        for (track, inst) in self.db.iter_mut().zip(&scene.instances) {
+        for ((track, inst), tight) in self.db.iter_mut().zip(&scene.instances).zip(&self.tight) {
+            // No wider than the object is thin.
+            let max_tol = tight
+                .half_extents
+                .min()
+                .max(self.cfg.min_visibility_tolerance_m);
             let ev = instance_visibility(
                 &inst.points,
                 self.cfg.visibility_samples,
                 T_map_camera,
                 intrinsics,
                 depth,
+                max_tol,
             );
             if ev.decisive() < self.cfg.min_decisive_samples {
                 continue;

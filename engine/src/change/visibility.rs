@@ -26,13 +26,16 @@ impl VisibilityEvidence {
 
 /// Tests up to `max_samples` of an instance's surface points (map frame) against the
 /// depth of a frame taken at `T_map_camera`. The tolerance grows with depth
-/// (`0.04 m + 0.02·z`) to absorb sensor noise.
+/// (`0.04 m + 0.02·z`) to absorb sensor noise, up to `max_tolerance` metres: for
+/// a small object the surface it stands on lies within the grown tolerance
+/// behind it, and would pass for the object itself.
 pub fn instance_visibility(
     points_map: &[Point3<f32>],
     max_samples: usize,
     T_map_camera: &Pose,
     intrinsics: &CameraIntrinsics,
     depth: &DepthImage,
+    max_tolerance: f32,
 ) -> VisibilityEvidence {
     let mut ev = VisibilityEvidence::default();
     if points_map.is_empty() || max_samples == 0 {
@@ -60,7 +63,7 @@ pub fn instance_visibility(
         let Some(d) = depth.metres_at(ui, vi) else {
             continue;
         };
-        let tol = 0.04 + 0.02 * pc.z;
+        let tol = (0.04 + 0.02 * pc.z).min(max_tolerance);
         if (d - pc.z).abs() <= tol {
             ev.present += 1;
         } else if d > pc.z + tol {
@@ -89,21 +92,28 @@ mod tests {
             .map(|i| Point3::new(i as f32 * 0.02, 0.0, 2.0))
             .collect();
         let I = Pose::identity();
-        let at = instance_visibility(&pts, 64, &I, &k, &flat_depth(2.01));
+        let at = instance_visibility(&pts, 64, &I, &k, &flat_depth(2.01), f32::INFINITY);
         assert_eq!((at.present, at.see_through, at.occluded), (10, 0, 0));
-        let behind = instance_visibility(&pts, 64, &I, &k, &flat_depth(3.0));
+        let behind = instance_visibility(&pts, 64, &I, &k, &flat_depth(3.0), f32::INFINITY);
         assert_eq!((behind.present, behind.see_through), (0, 10));
-        let front = instance_visibility(&pts, 64, &I, &k, &flat_depth(1.0));
+        let front = instance_visibility(&pts, 64, &I, &k, &flat_depth(1.0), f32::INFINITY);
         assert_eq!((front.occluded, front.decisive()), (10, 0));
         // Behind the camera: nothing decisive.
         let T = Pose::new(Vector3::zeros(), Vector3::y() * std::f32::consts::PI);
         assert_eq!(
-            instance_visibility(&pts, 64, &T, &k, &flat_depth(2.0)).decisive(),
+            instance_visibility(&pts, 64, &T, &k, &flat_depth(2.0), f32::INFINITY).decisive(),
             0
         );
+        // A surface 8 cm behind (a table top behind where a mug stood) is
+        // within the tolerance at 2 m (0.08 m), not within a 5 cm cap.
+        let table = flat_depth(2.07);
+        let wide = instance_visibility(&pts, 64, &I, &k, &table, f32::INFINITY);
+        assert_eq!((wide.present, wide.see_through), (10, 0));
+        let capped = instance_visibility(&pts, 64, &I, &k, &table, 0.05);
+        assert_eq!((capped.present, capped.see_through), (0, 10));
         // Sampling caps the work.
         assert_eq!(
-            instance_visibility(&pts, 5, &I, &k, &flat_depth(2.0)).present,
+            instance_visibility(&pts, 5, &I, &k, &flat_depth(2.0), f32::INFINITY).present,
             5
         );
     }

@@ -116,10 +116,20 @@ impl ChangeDetector {
                     || fragment_fit.is_some_and(|f| f >= self.cfg.pair_min_fragment_fit))
                     && volume_ratio(&live_half, &db_half) <= self.cfg.pair_max_volume_ratio;
                 // A residual piece has no descriptor: its shape must be the
-                // object's (its size, and on its surface once aligned).
+                // object's (its size, or a part of it, on its surface once
+                // aligned).
                 let sim: f32 = if obj.descriptor.is_empty() {
+                    // (a part spans most of the object's face: a mug's piece
+                    // fits anywhere on a box's side)
+                    let spans = live_half
+                        .iter()
+                        .zip(&db_half)
+                        .skip(1)
+                        .all(|(a, b)| *a >= self.cfg.pair_min_piece_span * b);
                     if same_size {
                         self.fragment_fits(inst, obj)
+                    } else if spans {
+                        fragment_fit.unwrap_or(0.0)
                     } else {
                         0.0
                     }
