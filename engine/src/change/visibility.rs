@@ -104,7 +104,7 @@ mod tests {
             instance_visibility(&pts, 64, &T, &k, &flat_depth(2.0), f32::INFINITY).decisive(),
             0
         );
-        // A surface 8 cm behind (a table top behind where a mug stood) is
+        // A surface 7 cm behind (a table top behind where a mug stood) is
         // within the tolerance at 2 m (0.08 m), not within a 5 cm cap.
         let table = flat_depth(2.07);
         let wide = instance_visibility(&pts, 64, &I, &k, &table, f32::INFINITY);
