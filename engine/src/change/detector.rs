@@ -25,8 +25,9 @@ mod residual;
 
 use align::{Turn, TurnSearch, align, align_with_turns, object_motion};
 
+use residual::Host;
 pub use residual::RESIDUAL_ID_BIT;
-use residual::{Host, parent_of};
+pub(super) use residual::parent_of;
 
 /// Kind of change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -2,6 +2,7 @@
 
 use nalgebra::{Point3, UnitQuaternion, Vector3};
 
+use super::detector::parent_of;
 use super::*;
 use crate::db::{DbInstance, Scene, SeenSpaceBuilder};
 use crate::frame::{CameraIntrinsics, DepthImage, Pose, RgbImage, RgbdFrame};
@@ -1172,14 +1173,7 @@ fn carried_along(
     run(&mut det, s, &[0, 2], &[live(11, pts, 2)]);
     det.active_events()
         .iter()
-        .map(|e| {
-            // The live object a residual piece (id with the residual bit and
-            // piece number in bits 28-30) was taken from.
-            let parent = e
-                .live_instance
-                .map(|id| id & !(RESIDUAL_ID_BIT | (0x7 << 28)));
-            (e.kind, e.db_instance, parent)
-        })
+        .map(|e| (e.kind, e.db_instance, e.live_instance.map(parent_of)))
         .collect()
 }
 

@@ -28,7 +28,7 @@ pub(super) enum Host {
 }
 
 /// The parent live object's id of a residual piece's id; other ids unchanged.
-pub(super) fn parent_of(id: u32) -> u32 {
+pub(crate) fn parent_of(id: u32) -> u32 {
     if id & RESIDUAL_ID_BIT != 0 {
         id & !(RESIDUAL_ID_BIT | (0x7 << 28))
     } else {
