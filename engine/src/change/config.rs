@@ -184,7 +184,7 @@ impl Default for ChangeConfig {
             min_moved_in_place_fit: 0.8,
             moved_in_place_gain: 0.2,
             min_similarity: 0.85,
-            near_min_similarity: 0.75,
+            near_min_similarity: 0.7,
             moved_translation_m: 0.05,
             moved_rotation_deg: 1.0,
             confirmations: 3,

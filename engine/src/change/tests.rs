@@ -997,9 +997,10 @@ fn a_flat_piece_is_not_added_a_solid_one_is() {
 
 #[test]
 fn an_object_turned_where_it_stood_is_moved_at_a_lower_similarity() {
-    // The chair turned 60° and shifted 20 cm, its descriptor now only 0.8 like
-    // the mapped one (seen from a new side): standing partly in its own old
-    // place, it is the chair moved. At 0.7 it is not.
+    // The chair turned 60° and shifted 20 cm, its descriptor now only 0.72 like
+    // the mapped one (seen from a new side; a chair turned 65° in place in a
+    // seed-808 rescan measured 0.74): standing partly in its own old place, it
+    // is the chair moved. At 0.65 it is not.
     let moved_at = |sim: f32| {
         let mut d = vec![0.0f32; 8];
         d[1] = sim;
@@ -1015,11 +1016,11 @@ fn an_object_turned_where_it_stood_is_moved_at_a_lower_similarity() {
         run(&mut det, &s, &[1, 2], &lives);
         active_moved(&det)
     };
-    let alike = moved_at(0.8);
+    let alike = moved_at(0.72);
     assert_eq!(alike.len(), 1, "{alike:?}");
     assert_eq!(alike[0].db_instance, Some(1));
     assert!((alike[0].rotation_deg - 60.0).abs() < 3.0, "{alike:?}");
-    let unlike = moved_at(0.7);
+    let unlike = moved_at(0.65);
     assert!(unlike.is_empty(), "{unlike:?}");
 }
 
