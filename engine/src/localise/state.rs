@@ -135,6 +135,21 @@ pub struct StateConfig {
     pub shape_min_fitness: f32,
     /// See `shape_min_fitness`.
     pub shape_min_structure: f32,
+    /// A hypothesis below the object-fitness or score gates (the objects in
+    /// view mostly moved) still becomes the fix when it is the best of this
+    /// many agreeing evaluations (misses as for candidates) with at least
+    /// `persistent_min_inliers` instance inliers, a surface fitness of at
+    /// least `persistent_min_fitness` and a measured structure fitness of at
+    /// least `persistent_min_structure`: the walls and the objects that stayed
+    /// keep pointing at one pose while the moved ones cannot agree on any.
+    /// 0 disables it.
+    pub persistent_rounds: usize,
+    /// See `persistent_rounds`.
+    pub persistent_min_inliers: usize,
+    /// See `persistent_rounds`.
+    pub persistent_min_fitness: f32,
+    /// See `persistent_rounds`.
+    pub persistent_min_structure: f32,
     /// Consecutive failed verifications of the current fix before it is dropped.
     pub max_failures: usize,
     /// Consecutive evaluations without support before a candidate is dropped.
@@ -158,6 +173,17 @@ impl StateConfig {
             && h.structure_fitness
                 .is_none_or(|f| f >= self.min_structure_fitness)
     }
+
+    /// Whether `h`, not admitted, may become the fix by persisting (see
+    /// `persistent_rounds`).
+    pub fn admits_persistent(&self, h: &VerifiedHypothesis) -> bool {
+        self.persistent_rounds > 0
+            && !self.admits(h)
+            && h.inliers >= self.persistent_min_inliers
+            && h.fitness >= self.persistent_min_fitness
+            && h.structure_fitness
+                .is_some_and(|f| f >= self.persistent_min_structure)
+    }
 }
 
 impl Default for StateConfig {
@@ -178,6 +204,10 @@ impl Default for StateConfig {
             min_structure_fitness: 0.75,
             shape_min_fitness: 0.8,
             shape_min_structure: 0.95,
+            persistent_rounds: 6,
+            persistent_min_inliers: 3,
+            persistent_min_fitness: 0.5,
+            persistent_min_structure: 0.85,
             max_failures: 4,
             candidate_patience: 4,
         }
@@ -224,6 +254,8 @@ pub struct Localiser {
     fix: Option<VerifiedHypothesis>,
     confidence: f32,
     pending: Option<Pending>,
+    /// A hypothesis that may become the fix by persisting.
+    persisting: Option<Pending>,
     failures: usize,
 }
 
@@ -236,6 +268,7 @@ impl Localiser {
             fix: None,
             confidence: 0.0,
             pending: None,
+            persisting: None,
             failures: 0,
         }
     }
@@ -309,6 +342,10 @@ impl Localiser {
         current_verified: Option<bool>,
     ) -> Vec<StateEvent> {
         let mut events = Vec::new();
+        let persistent = best
+            .as_ref()
+            .filter(|h| self.cfg.admits_persistent(h))
+            .cloned();
         let best = best.filter(|h| self.passes_gate(h));
 
         if self.state == TrackingState::Localised {
@@ -376,6 +413,40 @@ impl Localiser {
                     }
                 }
             }
+        }
+        self.persisting = match (self.persisting.take(), persistent) {
+            (Some(mut p), Some(h)) if self.agree(&p.hyp, &h) => {
+                p.agreements += 1;
+                p.misses = 0;
+                p.hyp = h;
+                Some(p)
+            }
+            (_, Some(h)) => Some(Pending {
+                hyp: h,
+                agreements: 1,
+                misses: 0,
+            }),
+            (Some(mut p), None) => {
+                p.misses += 1;
+                (p.misses <= self.cfg.candidate_patience).then_some(p)
+            }
+            (None, None) => None,
+        };
+        if self.pending.is_none()
+            && let Some(p) = self
+                .persisting
+                .take_if(|p| p.agreements >= self.cfg.persistent_rounds)
+        {
+            log::debug!(
+                "fix by persistence: scene {}, {} inliers, fitness {:.2}, object fitness {:.2}, structure fitness {:?}, {} agreements",
+                p.hyp.scene,
+                p.hyp.inliers,
+                p.hyp.fitness,
+                p.hyp.object_fitness,
+                p.hyp.structure_fitness,
+                p.agreements
+            );
+            self.pending = Some(p);
         }
         match &self.pending {
             None => self.state = TrackingState::Lost,
@@ -761,5 +832,57 @@ mod tests {
         assert_eq!(l.state(), TrackingState::Candidate);
         l.update(Some(room(0.85, Some(0.98), 1)), None);
         assert_eq!(l.state(), TrackingState::Localised);
+    }
+
+    #[test]
+    fn a_pose_the_walls_keep_pointing_at_fixes_by_persisting() {
+        // Most objects in view moved: three still agree, the surface and the
+        // walls fit, but the objects' fitness is below the gate.
+        let cfg = StateConfig::default();
+        let moved = |x: f32, inliers: usize, structure: f32| VerifiedHypothesis {
+            fitness: 0.55,
+            object_fitness: 0.1,
+            structure_fitness: Some(structure),
+            ..hyp(0, x, inliers)
+        };
+        assert!(!cfg.admits(&moved(1.0, 3, 0.9)));
+        assert!(cfg.admits_persistent(&moved(1.0, 3, 0.9)));
+        let rounds = cfg.persistent_rounds;
+        let run = |cfg: &StateConfig, h: &dyn Fn(usize) -> Option<VerifiedHypothesis>| {
+            let mut l = Localiser::new(cfg.clone());
+            let mut fixed_at = None;
+            for i in 0..3 * rounds {
+                let events = l.update(h(i), None);
+                if fixed_at.is_none() && !events.is_empty() {
+                    fixed_at = Some(i + 1);
+                }
+            }
+            fixed_at
+        };
+        // The same pose, every round or with a gap of a few rounds: a fix
+        // after `persistent_rounds` agreeing ones.
+        assert_eq!(run(&cfg, &|_| Some(moved(1.0, 3, 0.9))), Some(rounds));
+        // (every third round missing: the sixth agreeing one is round 9)
+        let gappy = |i: usize| (i % 3 != 1).then(|| moved(1.0, 3, 0.9));
+        assert_eq!(rounds, 6);
+        assert_eq!(run(&cfg, &gappy), Some(9));
+        // Two inliers, walls that fit less, poses that jump, or the rule off:
+        // never.
+        assert_eq!(run(&cfg, &|_| Some(moved(1.0, 2, 0.9))), None);
+        assert_eq!(run(&cfg, &|_| Some(moved(1.0, 3, 0.8))), None);
+        assert_eq!(
+            run(&cfg, &|i| Some(moved((i % 2) as f32 * 2.0, 3, 0.9))),
+            None
+        );
+        let off = StateConfig {
+            persistent_rounds: 0,
+            ..cfg.clone()
+        };
+        assert_eq!(run(&off, &|_| Some(moved(1.0, 3, 0.9))), None);
+        // A gap longer than the candidates' patience starts the count again.
+        let patience = cfg.candidate_patience;
+        let long_gap =
+            |i: usize| (i < rounds - 1 || i > rounds + patience).then(|| moved(1.0, 3, 0.9));
+        assert_eq!(run(&cfg, &long_gap), Some(rounds + patience + 1 + rounds));
     }
 }

@@ -651,7 +651,7 @@ impl Relocaliser {
         // ambiguity check: whatever the round returns counts as none.
         if !self.cfg.state.admits(&best) {
             log::trace!("best hypothesis below the state machine's gates: no rival search");
-            return None;
+            return self.persisting_candidate(&verified, live);
         }
         // Ambiguity gate: a different pose that explains the surface almost as well,
         // from the correspondences or, when they offer none, the room turned round.
@@ -678,6 +678,45 @@ impl Relocaliser {
             }
         }
         Some(best)
+    }
+
+    /// Of the verified hypotheses of a round none of which the state machine
+    /// admits, the one with the best surface fitness that may become the fix by
+    /// persisting ([`crate::localise::state::StateConfig::admits_persistent`]),
+    /// when no distinct pose (another one verified, or the room turned round)
+    /// fits the surface within `ambiguity_ratio` of it: with the objects'
+    /// evidence weak, the surface alone must single it out.
+    fn persisting_candidate(
+        &mut self,
+        verified: &[VerifiedHypothesis],
+        live: &LiveSurface,
+    ) -> Option<VerifiedHypothesis> {
+        let cand = verified
+            .iter()
+            .filter(|v| self.cfg.state.admits_persistent(v))
+            .max_by(|a, b| a.fitness.total_cmp(&b.fitness))?
+            .clone();
+        let bar = self.cfg.ambiguity_ratio * cand.fitness;
+        let rival = verified
+            .iter()
+            .find(|v| distinct(v, &cand) && v.fitness >= bar)
+            .cloned()
+            .or_else(|| {
+                (self.cfg.symmetry_axes > 0)
+                    .then(|| self.turned_rival(&cand, live))
+                    .flatten()
+                    .filter(|r| r.fitness >= bar)
+            });
+        log::debug!(
+            "persisting candidate: scene {}, {} inliers, fitness {:.2}, object fitness {:.2}, structure {:?}; rival {:?}",
+            cand.scene,
+            cand.inliers,
+            cand.fitness,
+            cand.object_fitness,
+            cand.structure_fitness,
+            rival.as_ref().map(|r| (r.scene, r.fitness))
+        );
+        rival.is_none().then_some(cand)
     }
 
     /// Shares of the live surface points that only `a` explains and that only

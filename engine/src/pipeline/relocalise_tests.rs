@@ -425,3 +425,54 @@ fn the_rooms_shape_finds_the_pose_when_one_object_in_view_is_where_it_was() {
     assert!(e.within(0.05, 2.0), "{e:?} {fix:?}");
     assert!(fix.inliers >= 1, "{fix:?}");
 }
+
+#[test]
+fn a_persisting_candidate_needs_the_surface_to_single_it_out() {
+    // The objects in view mostly moved: a pose with three inliers whose
+    // surface and walls fit, but whose objects' fitness is below the gate.
+    let weak = |x: f32, fitness: f32| VerifiedHypothesis {
+        scene: 0,
+        T_map_session: Pose::translation(x, 0.0, 0.0),
+        inliers: 3,
+        fitness,
+        object_fitness: 0.1,
+        structure_fitness: Some(0.9),
+        anchor: Point3::origin(),
+    };
+    let odd = room(&[
+        (Point3::new(-2.0, -1.2, 0.45), Vector3::new(0.8, 0.5, 0.9)),
+        (Point3::new(-1.5, 1.3, 0.6), Vector3::new(1.6, 0.8, 1.2)),
+    ]);
+    let live = live_of(&odd);
+    let mut r = relocaliser(odd);
+    let best = weak(0.0, 0.6);
+    assert!(EngineConfig::default().state.admits_persistent(&best));
+    assert_eq!(
+        r.persisting_candidate(std::slice::from_ref(&best), &live),
+        Some(best.clone())
+    );
+    // A distinct pose that fits the surface almost as well: no candidate; one
+    // that fits clearly less is no rival.
+    assert_eq!(
+        r.persisting_candidate(&[best.clone(), weak(1.0, 0.55)], &live),
+        None
+    );
+    assert_eq!(
+        r.persisting_candidate(&[best.clone(), weak(1.0, 0.4)], &live),
+        Some(best.clone())
+    );
+    // Two inliers: not a candidate.
+    let two = VerifiedHypothesis {
+        inliers: 2,
+        ..best.clone()
+    };
+    assert_eq!(r.persisting_candidate(&[two], &live), None);
+    // In a room that looks the same turned round, the turned pose is the rival.
+    let symmetric = room(&[
+        (Point3::new(-2.0, -1.2, 0.45), Vector3::new(0.8, 0.5, 0.9)),
+        (Point3::new(2.0, 1.2, 0.45), Vector3::new(0.8, 0.5, 0.9)),
+    ]);
+    let live = live_of(&symmetric);
+    let mut r = relocaliser(symmetric);
+    assert_eq!(r.persisting_candidate(&[best], &live), None);
+}
