@@ -648,9 +648,10 @@ impl Relocaliser {
         );
         let best = verified.first()?.clone();
         // A best hypothesis the state machine would not count needs no
-        // ambiguity check: whatever the round returns counts as none.
+        // ambiguity check of its own: the round offers at most a hypothesis
+        // that may become the fix by persisting (with its own rival check).
         if !self.cfg.state.admits(&best) {
-            log::trace!("best hypothesis below the state machine's gates: no rival search");
+            log::trace!("best hypothesis below the state machine's gates: a persisting one?");
             return self.persisting_candidate(&verified, live);
         }
         // Ambiguity gate: a different pose that explains the surface almost as well,
@@ -680,8 +681,8 @@ impl Relocaliser {
         Some(best)
     }
 
-    /// Of the verified hypotheses of a round none of which the state machine
-    /// admits, the one with the best surface fitness that may become the fix by
+    /// Of the verified hypotheses of a round whose best the state machine does
+    /// not admit, the one with the best surface fitness that may become the fix by
     /// persisting ([`crate::localise::state::StateConfig::admits_persistent`]),
     /// when no distinct pose (another one verified, or the room turned round)
     /// fits the surface within `ambiguity_ratio` of it: with the objects'
