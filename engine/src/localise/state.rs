@@ -304,6 +304,12 @@ impl Localiser {
         }
     }
 
+    /// Forgets the hypothesis counted towards a fix by persisting: a round
+    /// found a rival to it.
+    pub fn drop_persisting(&mut self) {
+        self.persisting = None;
+    }
+
     fn agree(&self, a: &VerifiedHypothesis, b: &VerifiedHypothesis) -> bool {
         let e = a.difference(b);
         a.scene == b.scene && e.within(self.cfg.agree_translation_m, self.cfg.agree_rotation_deg)
@@ -884,5 +890,16 @@ mod tests {
         let long_gap =
             |i: usize| (i < rounds - 1 || i > rounds + patience).then(|| moved(1.0, 3, 0.9));
         assert_eq!(run(&cfg, &long_gap), Some(rounds + patience + 1 + rounds));
+        // A round that found a rival to it starts the count again too.
+        let mut l = Localiser::new(cfg.clone());
+        for i in 0..2 * rounds - 2 {
+            if i == rounds - 1 {
+                l.drop_persisting();
+            }
+            l.update(Some(moved(1.0, 3, 0.9)), None);
+            assert_ne!(l.state(), TrackingState::Localised, "round {i}");
+        }
+        l.update(Some(moved(1.0, 3, 0.9)), None);
+        assert_eq!(l.state(), TrackingState::Localised);
     }
 }

@@ -174,6 +174,9 @@ pub(crate) struct Relocaliser {
     shapes: BTreeMap<usize, Arc<RoomShape>>,
     /// Next scene of the round-robin in [`Relocaliser::scenes_to_try`].
     next_scene: usize,
+    /// Whether the last persisting candidate was refused for a rival (see
+    /// [`Relocaliser::take_refused_persisting`]).
+    refused_persisting: bool,
 }
 
 impl Relocaliser {
@@ -188,7 +191,15 @@ impl Relocaliser {
             directions: BTreeMap::new(),
             shapes: BTreeMap::new(),
             next_scene: 0,
+            refused_persisting: false,
         }
+    }
+
+    /// Whether a round since the last call refused a persisting candidate for
+    /// a rival: evidence against the pose, not just a round without it (the
+    /// count of a persisting hypothesis starts again).
+    pub(crate) fn take_refused_persisting(&mut self) -> bool {
+        std::mem::take(&mut self.refused_persisting)
     }
 
     /// One round: re-verifies `fix` when there is one and relocalises when there is
@@ -717,6 +728,7 @@ impl Relocaliser {
             cand.structure_fitness,
             rival.as_ref().map(|r| (r.scene, r.fitness))
         );
+        self.refused_persisting |= rival.is_some();
         rival.is_none().then_some(cand)
     }
 

@@ -453,14 +453,19 @@ fn a_persisting_candidate_needs_the_surface_to_single_it_out() {
     );
     // A distinct pose that fits the surface almost as well: no candidate; one
     // that fits clearly less is no rival.
+    assert!(!r.take_refused_persisting());
     assert_eq!(
         r.persisting_candidate(&[best.clone(), weak(1.0, 0.55)], &live),
         None
     );
+    // (a refusal is reported once: the count of that pose starts again)
+    assert!(r.take_refused_persisting());
+    assert!(!r.take_refused_persisting());
     assert_eq!(
         r.persisting_candidate(&[best.clone(), weak(1.0, 0.4)], &live),
         Some(best.clone())
     );
+    assert!(!r.take_refused_persisting());
     // Two inliers: not a candidate.
     let two = VerifiedHypothesis {
         inliers: 2,

@@ -344,6 +344,9 @@ impl LocaliseStage {
         let fix: Option<VerifiedHypothesis> = self.localiser.fix().cloned();
         let pending = self.localiser.pending_scene();
         let (best, current_ok) = self.relocaliser.round(fix.as_ref(), pending, input);
+        if self.relocaliser.take_refused_persisting() {
+            self.localiser.drop_persisting();
+        }
         let ms = t.elapsed().as_secs_f64() * 1e3;
         self.last_ok = current_ok == Some(true);
         log::debug!(
