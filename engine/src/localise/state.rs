@@ -372,14 +372,8 @@ impl Localiser {
                 return events;
             }
             // A conflicting hypothesis: confirm it like a new one.
-            if let Some(b) = best {
-                self.track_pending(b);
-            } else if let Some(p) = &mut self.pending {
-                p.misses += 1;
-                if p.misses > self.cfg.candidate_patience {
-                    self.pending = None;
-                }
-            }
+            let pending = self.pending.take();
+            self.pending = self.tracked(pending, best);
             let confirmed = self
                 .pending
                 .as_ref()
@@ -409,49 +403,15 @@ impl Localiser {
             return events;
         }
 
-        match best {
-            Some(b) => self.track_pending(b),
-            None => {
-                if let Some(p) = &mut self.pending {
-                    p.misses += 1;
-                    if p.misses > self.cfg.candidate_patience {
-                        self.pending = None;
-                    }
-                }
-            }
-        }
-        self.persisting = match (self.persisting.take(), persistent) {
-            (Some(mut p), Some(h)) if self.agree(&p.hyp, &h) => {
-                p.agreements += 1;
-                p.misses = 0;
-                p.hyp = h;
-                Some(p)
-            }
-            (_, Some(h)) => Some(Pending {
-                hyp: h,
-                agreements: 1,
-                misses: 0,
-            }),
-            (Some(mut p), None) => {
-                p.misses += 1;
-                (p.misses <= self.cfg.candidate_patience).then_some(p)
-            }
-            (None, None) => None,
-        };
+        let (pending, persisting) = (self.pending.take(), self.persisting.take());
+        self.pending = self.tracked(pending, best);
+        self.persisting = self.tracked(persisting, persistent);
         if self.pending.is_none()
             && let Some(p) = self
                 .persisting
                 .take_if(|p| p.agreements >= self.cfg.persistent_rounds)
         {
-            log::debug!(
-                "fix by persistence: scene {}, {} inliers, fitness {:.2}, object fitness {:.2}, structure fitness {:?}, {} agreements",
-                p.hyp.scene,
-                p.hyp.inliers,
-                p.hyp.fitness,
-                p.hyp.object_fitness,
-                p.hyp.structure_fitness,
-                p.agreements
-            );
+            log::debug!("by persistence, below the gates:");
             self.pending = Some(p);
         }
         match &self.pending {
@@ -483,24 +443,27 @@ impl Localiser {
         events
     }
 
-    fn track_pending(&mut self, b: VerifiedHypothesis) {
-        let agrees = self
-            .pending
-            .as_ref()
-            .is_some_and(|p| self.agree(&p.hyp, &b));
-        match &mut self.pending {
-            Some(p) if agrees => {
+    /// `slot` after one more evaluation: `h` agreeing with it counts once
+    /// more, another `h` starts over, no `h` is a miss (more than
+    /// `candidate_patience` in a row drop it).
+    fn tracked(&self, slot: Option<Pending>, h: Option<VerifiedHypothesis>) -> Option<Pending> {
+        match (slot, h) {
+            (Some(mut p), Some(h)) if self.agree(&p.hyp, &h) => {
                 p.agreements += 1;
                 p.misses = 0;
-                p.hyp = b;
+                p.hyp = h;
+                Some(p)
             }
-            _ => {
-                self.pending = Some(Pending {
-                    hyp: b,
-                    agreements: 1,
-                    misses: 0,
-                })
+            (_, Some(h)) => Some(Pending {
+                hyp: h,
+                agreements: 1,
+                misses: 0,
+            }),
+            (Some(mut p), None) => {
+                p.misses += 1;
+                (p.misses <= self.cfg.candidate_patience).then_some(p)
             }
+            (None, None) => None,
         }
     }
 }
