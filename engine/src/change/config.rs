@@ -164,6 +164,18 @@ pub struct ChangeConfig {
     /// least this share: a partly matched object's pose is uncertain, and its
     /// leftovers are likely itself.
     pub min_residual_host_coverage: f32,
+    /// Least share of a live object's points on a database object for the live
+    /// object to stand partly as it (its residual then taken).
+    pub partial_host_share: f32,
+    /// Least share of that database object's points covered by the live ones.
+    pub partial_host_coverage: f32,
+    /// Least share of a residual's points a database object moved a short way
+    /// must lie on for the residual to be that object moved (no descriptor
+    /// to compare: a stricter fit than a live object's).
+    pub min_piece_moved_fit: f32,
+    /// Least share of that database object's points, so moved, the residual
+    /// covers.
+    pub min_piece_moved_coverage: f32,
     /// An Added object whose points come within this distance (metres) of an
     /// object already reported Added is a piece of that object: no second event.
     pub added_merge_m: f32,
@@ -224,6 +236,10 @@ impl Default for ChangeConfig {
             max_residual_inside: 0.5,
             min_residual_own_inside: 0.9,
             min_residual_host_coverage: 0.9,
+            partial_host_share: 0.2,
+            partial_host_coverage: 0.5,
+            min_piece_moved_fit: 0.7,
+            min_piece_moved_coverage: 0.35,
             added_merge_m: 0.1,
         }
     }

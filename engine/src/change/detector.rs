@@ -21,6 +21,7 @@ use crate::frame::{CameraIntrinsics, DepthImage, Pose, centroid};
 
 mod align;
 mod pairing;
+mod piece_moved;
 mod residual;
 
 use align::{Turn, TurnSearch, align, align_with_turns, object_motion};
@@ -816,17 +817,29 @@ impl ChangeDetector {
             .zip(in_place.iter().zip(&room_piece))
             .map(|(obj, (&placed, &piece))| self.decide(scene, obj, placed, piece, &claimed))
             .collect();
-        // Residual pieces of the objects in place, of pieces of the room (an
-        // object standing against a wall fused with it) and of moved objects (a
-        // mug carried on a nightstand) take part as new objects (an object
-        // without one withdraws its piece's Added).
+        // Residual pieces of the objects in place (or partly in place), of
+        // pieces of the room (an object standing against a wall fused with it)
+        // and of moved objects (a mug carried on a nightstand) take part as new
+        // objects, or together as one mapped object moved a short way (an
+        // object without one withdraws its piece's Added).
         let mut residuals: Vec<LiveObject> = Vec::new();
+        let mut residual_decisions: Vec<Decision> = Vec::new();
         for (oi, obj) in stable.iter().enumerate() {
             let own = own.get(oi).copied().flatten().map(|(di, _)| di);
             let (min_points, host) = if in_place.get(oi).copied().unwrap_or(false) {
                 (self.cfg.min_residual_points, Host::InPlace(own))
             } else if room_piece.get(oi).copied().unwrap_or(false) {
                 (self.cfg.min_room_residual_points, Host::InPlace(own))
+            } else if let Some(Decision::Unsure) = decisions.get(oi)
+                && let Some(di) = self.partial_host(scene, obj)
+            {
+                // Neither in place nor changed, but a database object stands
+                // whole within it (a new chair fused with the box beside it):
+                // that object is in place, and the rest is what is new.
+                if let Some(c) = claimed.get_mut(di) {
+                    *c = true;
+                }
+                (self.cfg.min_residual_points, Host::InPlace(Some(di)))
             } else if let Some(&Decision::Moved {
                 db, pose, coverage, ..
             }) = decisions.get(oi)
@@ -839,13 +852,35 @@ impl ChangeDetector {
                 continue;
             };
             let pieces = self.residuals(scene, obj, host, min_points);
-            for k in pieces.len()..residual::MAX_PIECES {
+            // Pieces that are together a mapped object moved a short way are one
+            // moved object (as piece 0); others are new.
+            let moved = match host {
+                Host::InPlace(own) if !pieces.is_empty() => {
+                    self.pieces_moved(scene, obj, own, &pieces, &claimed)
+                }
+                _ => None,
+            };
+            let kept = if let Some(d) = moved {
+                residuals.push(LiveObject {
+                    id: obj.id | RESIDUAL_ID_BIT,
+                    points_map: pieces.into_iter().flat_map(|p| p.points_map).collect(),
+                    descriptor: Vec::new(),
+                    observations: obj.observations,
+                });
+                residual_decisions.push(d);
+                0
+            } else {
+                residual_decisions.extend(pieces.iter().map(|_| Decision::Added));
+                let n = pieces.len();
+                residuals.extend(pieces);
+                n
+            };
+            for k in kept..residual::MAX_PIECES {
                 let id = obj.id | RESIDUAL_ID_BIT | ((k as u32) << 28);
                 self.retract(ChangeKind::Added, id, frame, &mut out);
             }
-            residuals.extend(pieces);
         }
-        decisions.extend(residuals.iter().map(|_| Decision::Added));
+        decisions.extend(residual_decisions);
         let stable: Vec<&LiveObject> = stable.iter().copied().chain(residuals.iter()).collect();
         // New only where the reference looked through empty space: elsewhere it
         // may be a part of the room the reference never saw.
@@ -1021,6 +1056,44 @@ impl ChangeDetector {
         }
         self.pair_removed_with_added(frame, scene, &stable, &claimed, &mut out);
         out
+    }
+
+    /// The database instance a live object not in place stands partly as:
+    /// the one with the largest share of its points within
+    /// `overlap_radius_m` of the live points, where that is at least
+    /// `partial_host_coverage` and the live object's share on it at least
+    /// `partial_host_share`.
+    fn partial_host(&self, scene: &Scene, obj: &LiveObject) -> Option<usize> {
+        let live = sample(&obj.points_map, 200);
+        let c = centroid(&live);
+        let mut grid: Option<PointGrid> = None;
+        let mut best: Option<(usize, f32)> = None;
+        for (di, inst) in scene.instances.iter().enumerate() {
+            if self.structural.get(di).copied().unwrap_or(true)
+                || (inst.centroid - c).norm() > inst.bbox.diagonal() + 0.5
+            {
+                continue;
+            }
+            let share = self
+                .grids
+                .get(di)
+                .map_or(0.0, |g| g.share_within(&live, self.cfg.overlap_radius_m));
+            if share < self.cfg.partial_host_share {
+                continue;
+            }
+            let g =
+                grid.get_or_insert_with(|| PointGrid::new(&obj.points_map, grid_radius(&self.cfg)));
+            let cover = g.share_within(&sample(&inst.points, 400), self.cfg.overlap_radius_m);
+            log::trace!(
+                "live {}: db {} share {share:.2} covered {cover:.2}",
+                obj.id,
+                inst.id
+            );
+            if cover >= self.cfg.partial_host_coverage && best.is_none_or(|(_, b)| cover > b) {
+                best = Some((di, cover));
+            }
+        }
+        best.map(|(di, _)| di)
     }
 
     /// Where the objects reported Moved stand now: the live object standing as

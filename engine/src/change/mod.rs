@@ -27,4 +27,6 @@ pub use detector::{ChangeDetector, ChangeEvent, ChangeKind, LiveObject, RESIDUAL
 pub use visibility::{VisibilityEvidence, instance_visibility};
 
 #[cfg(test)]
+mod fused_tests;
+#[cfg(test)]
 mod tests;

@@ -8,17 +8,17 @@ use crate::db::{DbInstance, Scene, SeenSpaceBuilder};
 use crate::frame::{CameraIntrinsics, DepthImage, Pose, RgbImage, RgbdFrame};
 use crate::test_shapes::{box_instance, box_points, box_surface};
 
-fn descriptor(seed: usize) -> Vec<f32> {
+pub(super) fn descriptor(seed: usize) -> Vec<f32> {
     let mut d = vec![0.0f32; 8];
     d[seed % 8] = 1.0;
     d
 }
 
-fn instance(id: u32, center: Point3<f32>, size: Vector3<f32>) -> DbInstance {
+pub(super) fn instance(id: u32, center: Point3<f32>, size: Vector3<f32>) -> DbInstance {
     box_instance(id, center, size, descriptor(id as usize))
 }
 
-fn scene() -> Scene {
+pub(super) fn scene() -> Scene {
     let mut s = Scene::new("test", "hand-made");
     s.instances = vec![
         instance(1, Point3::new(0.0, 0.0, 3.0), Vector3::new(0.4, 0.4, 0.4)),
@@ -28,7 +28,7 @@ fn scene() -> Scene {
     s
 }
 
-fn live(id: u32, points: Vec<Point3<f32>>, desc: usize) -> LiveObject {
+pub(super) fn live(id: u32, points: Vec<Point3<f32>>, desc: usize) -> LiveObject {
     LiveObject {
         id,
         points_map: points,
@@ -257,7 +257,7 @@ fn added_is_retracted_when_the_object_turns_out_to_be_in_place() {
 
 /// A depth image (camera at the origin looking +z) of a wall at 5 m with the given
 /// instances' points in front of it.
-fn depth_showing(s: &Scene, shown: &[usize]) -> (CameraIntrinsics, DepthImage) {
+pub(super) fn depth_showing(s: &Scene, shown: &[usize]) -> (CameraIntrinsics, DepthImage) {
     let k = CameraIntrinsics::KINECT_7SCENES.scaled(0.25);
     let mut depth = vec![5.0f32; k.pixel_count()];
     for &i in shown {
@@ -273,7 +273,7 @@ fn depth_showing(s: &Scene, shown: &[usize]) -> (CameraIntrinsics, DepthImage) {
     (k, DepthImage::from_metres(k.width, k.height, depth))
 }
 
-fn run(
+pub(super) fn run(
     det: &mut ChangeDetector,
     s: &Scene,
     shown: &[usize],
