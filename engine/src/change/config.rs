@@ -167,7 +167,9 @@ pub struct ChangeConfig {
     /// Least share of a live object's points on a database object for the live
     /// object to stand partly as it (its residual then taken).
     pub partial_host_share: f32,
-    /// Least share of that database object's points covered by the live ones.
+    /// Least share of that database object's points covered by the live ones;
+    /// also the least a live object must cover of a database object whose place
+    /// was only ever seen empty to hold it in place.
     pub partial_host_coverage: f32,
     /// Least share of a residual's points a database object moved a short way
     /// must lie on for the residual to be that object moved (no descriptor

@@ -790,6 +790,7 @@ impl ChangeDetector {
                 if share >= self.cfg.static_overlap
                     && !(share < self.cfg.sure_in_place_overlap
                         && self.fits_better_moved(inst, di, obj, &live, share))
+                    && !self.vacated_under_part(inst, di, obj)
                 {
                     if let Some(c) = claimed.get_mut(di) {
                         *c = true;
@@ -1094,6 +1095,33 @@ impl ChangeDetector {
             }
         }
         best.map(|(di, _)| di)
+    }
+
+    /// Whether database instance `di`, whose place has been seen empty in at
+    /// least `min_absent_frames` frames and occupied in none, is covered by live object `obj` to less than
+    /// `partial_host_coverage`: the live object lies on a part of it only (the
+    /// seat of a chair turned round where it stood), which does not make it in
+    /// place.
+    fn vacated_under_part(
+        &self,
+        inst: &crate::db::DbInstance,
+        di: usize,
+        obj: &LiveObject,
+    ) -> bool {
+        let vacated = self.db.get(di).is_some_and(|t| {
+            t.absent_frames >= self.cfg.min_absent_frames && t.present_frames == 0
+        });
+        if !vacated {
+            return false;
+        }
+        let grid = PointGrid::new(&obj.points_map, grid_radius(&self.cfg));
+        let cover = grid.share_within(&sample(&inst.points, 400), self.cfg.overlap_radius_m);
+        log::trace!(
+            "db {} seen vacated, covered {cover:.2} by live {}",
+            inst.id,
+            obj.id
+        );
+        cover < self.cfg.partial_host_coverage
     }
 
     /// Where the objects reported Moved stand now: the live object standing as

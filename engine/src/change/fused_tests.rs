@@ -116,3 +116,35 @@ fn a_mapped_object_moved_against_another_and_fused_with_it_is_moved() {
         "{k:?}"
     );
 }
+
+#[test]
+fn a_live_object_on_part_of_a_mapped_object_seen_empty_does_not_hold_it_in_place() {
+    // The chair-like L (seat and back) as instance 1; a live object lies on its
+    // seat only (the seat of the chair turned round where it stood), while the
+    // depth shows the chair's place empty in every frame.
+    let (s, _) = super::tests::chair_moved(0.0, Vector3::zeros());
+    let seat: Vec<Point3<f32>> = s.instances[0]
+        .points
+        .iter()
+        .filter(|p| p.y < -0.15)
+        .copied()
+        .collect();
+    let lives = vec![live(90, seat, 1)];
+    let chair_events = |cfg: ChangeConfig| {
+        let mut det = ChangeDetector::new(cfg, &s);
+        run(&mut det, &s, &[1, 2], &lives);
+        kinds(&det)
+            .into_iter()
+            .filter(|(_, db)| *db == Some(1))
+            .count()
+    };
+    // Not held in place: the chair's own place decides (here: Removed).
+    assert_eq!(chair_events(ChangeConfig::default()), 1);
+    // With the rule off, the seat claims the chair in place and nothing is
+    // reported of it.
+    let off = ChangeConfig {
+        partial_host_coverage: 0.0,
+        ..ChangeConfig::default()
+    };
+    assert_eq!(chair_events(off), 0);
+}

@@ -840,7 +840,7 @@ fn an_object_fused_with_the_wall_behind_it_is_added() {
 /// The hand-made scene with a chair-like L (seat and back) as instance 1, and
 /// its points turned `deg` about the vertical (y here) through its centroid,
 /// then moved by `shift`.
-fn chair_moved(deg: f32, shift: Vector3<f32>) -> (Scene, Vec<Point3<f32>>) {
+pub(super) fn chair_moved(deg: f32, shift: Vector3<f32>) -> (Scene, Vec<Point3<f32>>) {
     let mut s = scene();
     let seat = box_points(Point3::new(0.0, -0.15, 3.0), Vector3::new(0.5, 0.1, 0.5));
     let back = box_points(Point3::new(0.0, 0.15, 3.22), Vector3::new(0.5, 0.6, 0.06));
