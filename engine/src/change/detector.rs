@@ -1097,11 +1097,11 @@ impl ChangeDetector {
         best.map(|(di, _)| di)
     }
 
-    /// Whether database instance `di`, whose place has been seen empty in at
-    /// least `min_absent_frames` frames and occupied in none, is covered by live object `obj` to less than
-    /// `partial_host_coverage`: the live object lies on a part of it only (the
-    /// seat of a chair turned round where it stood), which does not make it in
-    /// place.
+    /// Whether database instance `di` had its place seen empty in at least
+    /// `min_absent_frames` frames and occupied in none, and live object `obj`
+    /// covers less than `partial_host_coverage` of its points: the live object
+    /// then lies on a part of it only (the seat of a chair turned round where
+    /// it stood), which does not make it in place.
     fn vacated_under_part(
         &self,
         inst: &crate::db::DbInstance,
