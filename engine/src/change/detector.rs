@@ -20,6 +20,7 @@ use crate::encode::Modality;
 use crate::frame::{CameraIntrinsics, DepthImage, Pose, centroid};
 
 mod align;
+mod moved_fit;
 mod pairing;
 mod piece_moved;
 mod residual;
@@ -464,9 +465,7 @@ impl ChangeDetector {
             Pose::identity(),
         );
         let e = object_motion(&T, &inst.centroid);
-        let moved = e.translation_m > self.cfg.moved_translation_m
-            || e.rotation_deg > self.cfg.moved_rotation_deg;
-        if !moved {
+        if !self.moves(&e) {
             return false;
         }
         let fit = self.share_on_moved(di, &T, live);
@@ -589,14 +588,8 @@ impl ChangeDetector {
             // within reach of a near move, may be it turned or shifted and seen
             // from a new side: a lower similarity will do.
             let near_old_place = || {
-                let reach = (self.cfg.near_move_factor * inst.bbox.half_extents.max())
-                    .max(self.cfg.near_move_m);
-                (inst.centroid - c).norm() <= reach
-                    && self
-                        .grids
-                        .get(di)
-                        .map_or(0.0, |g| g.share_within(&live, self.cfg.explain_radius_m))
-                        >= self.cfg.near_move_min_overlap
+                (inst.centroid - c).norm() <= self.near_reach(inst)
+                    && self.share_on_old(di, &live) >= self.cfg.near_move_min_overlap
             };
             if sim < self.cfg.min_similarity
                 && !(sim >= self.cfg.near_min_similarity && near_old_place())
@@ -614,10 +607,8 @@ impl ChangeDetector {
             // A live object clearly larger than the database object is not that
             // object moved (a chair is no moved box, however alike their
             // descriptors); a partial view may be smaller.
-            let db_tight = self.tight.get(di).map_or([0.0; 3], sorted_half_extents);
-            if larger_than(&live_tight, &db_tight, self.cfg.pair_max_size_ratio)
-                || volume_ratio(&live_tight, &db_tight) > self.cfg.pair_max_volume_ratio
-            {
+            let db_tight = self.tight_half(di);
+            if self.too_large(&live_tight, &db_tight) {
                 log::trace!(
                     "live {} at {:.2?}: db {} sim {sim:.2}, but the live object is larger ({live_tight:.2?} against {db_tight:.2?})",
                     obj.id,
@@ -636,21 +627,15 @@ impl ChangeDetector {
                 similar = true;
             }
             let db_pts = sample(&inst.points, 400);
-            let init = Pose::translation(
-                c.x - inst.centroid.x,
-                c.y - inst.centroid.y,
-                c.z - inst.centroid.z,
-            );
-            let (T, fit) =
-                self.align_pair(obj.id, obj.observations, di, inst, &db_pts, &live, init);
-            // Fitness is measured from the database side: a partial live view covers
-            // part of the object only, so use the live-side share instead.
-            let fit_live = self.share_on_moved(di, &T, &live).max(fit);
-            // ... but a small fragment fits somewhere on almost any object: the live
-            // object must also cover a fair share of the database instance.
-            let moved_db: Vec<Point3<f32>> = db_pts.iter().map(|p| T * p).collect();
-            let coverage = live_grid.share_within(&moved_db, self.cfg.explain_radius_m);
-            let e = object_motion(&T, &inst.centroid);
+            // The live-side share (a partial live view covers part of the object
+            // only), and the database side covered (a small fragment fits
+            // somewhere on almost any object).
+            let moved_fit::MovedFit {
+                pose: T,
+                fit_live,
+                coverage,
+                motion: e,
+            } = self.fit_moved(obj, di, inst, &db_pts, &live, &live_grid);
             log::trace!(
                 "live {} at {:.2?} (obs {}): db {} sim {sim:.2} fit {fit_live:.2} cov {coverage:.2} t {:.2} r {:.0} present {} absent {}",
                 obj.id,
@@ -668,23 +653,17 @@ impl ChangeDetector {
             if !solid || fit_live < 0.6 || coverage < self.cfg.min_moved_coverage {
                 continue;
             }
-            let moved_enough = e.translation_m > self.cfg.moved_translation_m
-                || e.rotation_deg > self.cfg.moved_rotation_deg;
-            if !moved_enough {
+            if !self.moves(&e) {
                 continue;
             }
             // An object that left its place must have been seen gone from there
             // (unless it moved by less than its own size, when old and new places
             // overlap): a lookalike elsewhere is not enough.
             let half = inst.bbox.half_extents.max();
-            let near_limit = (self.cfg.near_move_factor * half).max(self.cfg.near_move_m);
+            let near_limit = self.near_reach(inst);
             let near = if e.translation_m <= near_limit
                 && !self.not_seen_present(di)
-                && self
-                    .grids
-                    .get(di)
-                    .map_or(0.0, |g| g.share_within(&live, self.cfg.explain_radius_m))
-                    >= self.cfg.near_move_min_overlap
+                && self.share_on_old(di, &live) >= self.cfg.near_move_min_overlap
             {
                 near_limit
             } else {
@@ -776,6 +755,9 @@ impl ChangeDetector {
         let mut in_place = vec![false; stable.len()];
         // The database instance each live object is most in place with.
         let mut own: Vec<Option<(usize, f32)>> = vec![None; stable.len()];
+        // The database instances each live object lies on with at least
+        // `partial_host_share` of its points.
+        let mut lies_on: Vec<Vec<usize>> = vec![Vec::new(); stable.len()];
         for (oi, obj) in stable.iter().enumerate() {
             let live = sample(&obj.points_map, 200);
             let c = centroid(&live);
@@ -787,6 +769,11 @@ impl ChangeDetector {
                     .grids
                     .get(di)
                     .map_or(0.0, |g| g.share_within(&live, self.cfg.overlap_radius_m));
+                if share >= self.cfg.partial_host_share
+                    && let Some(on) = lies_on.get_mut(oi)
+                {
+                    on.push(di);
+                }
                 if share >= self.cfg.static_overlap
                     && !(share < self.cfg.sure_in_place_overlap
                         && self.fits_better_moved(inst, di, obj, &live, share))
@@ -832,7 +819,7 @@ impl ChangeDetector {
             } else if room_piece.get(oi).copied().unwrap_or(false) {
                 (self.cfg.min_room_residual_points, Host::InPlace(own))
             } else if let Some(Decision::Unsure) = decisions.get(oi)
-                && let Some(di) = self.partial_host(scene, obj)
+                && let Some(di) = self.partial_host(scene, obj, lies_on.get(oi).map_or(&[], |v| v))
             {
                 // Neither in place nor changed, but a database object stands
                 // whole within it (a new chair fused with the box beside it):
@@ -1059,37 +1046,25 @@ impl ChangeDetector {
         out
     }
 
-    /// The database instance a live object not in place stands partly as:
-    /// the one with the largest share of its points within
-    /// `overlap_radius_m` of the live points, where that is at least
-    /// `partial_host_coverage` and the live object's share on it at least
-    /// `partial_host_share`.
-    fn partial_host(&self, scene: &Scene, obj: &LiveObject) -> Option<usize> {
-        let live = sample(&obj.points_map, 200);
-        let c = centroid(&live);
+    /// The database instance a live object not in place stands partly as: of
+    /// those it lies on with at least `partial_host_share` of its points
+    /// (`lies_on`), the non-structural one with the largest share of its own
+    /// points within `overlap_radius_m` of the live points, where that is at
+    /// least `partial_host_coverage`.
+    fn partial_host(&self, scene: &Scene, obj: &LiveObject, lies_on: &[usize]) -> Option<usize> {
         let mut grid: Option<PointGrid> = None;
         let mut best: Option<(usize, f32)> = None;
-        for (di, inst) in scene.instances.iter().enumerate() {
-            if self.structural.get(di).copied().unwrap_or(true)
-                || (inst.centroid - c).norm() > inst.bbox.diagonal() + 0.5
-            {
+        for &di in lies_on {
+            let Some(inst) = scene.instances.get(di) else {
                 continue;
-            }
-            let share = self
-                .grids
-                .get(di)
-                .map_or(0.0, |g| g.share_within(&live, self.cfg.overlap_radius_m));
-            if share < self.cfg.partial_host_share {
+            };
+            if self.structural.get(di).copied().unwrap_or(true) {
                 continue;
             }
             let g =
                 grid.get_or_insert_with(|| PointGrid::new(&obj.points_map, grid_radius(&self.cfg)));
             let cover = g.share_within(&sample(&inst.points, 400), self.cfg.overlap_radius_m);
-            log::trace!(
-                "live {}: db {} share {share:.2} covered {cover:.2}",
-                obj.id,
-                inst.id
-            );
+            log::trace!("live {}: db {} covered {cover:.2}", obj.id, inst.id);
             if cover >= self.cfg.partial_host_coverage && best.is_none_or(|(_, b)| cover > b) {
                 best = Some((di, cover));
             }

@@ -7,10 +7,8 @@
 
 use nalgebra::Point3;
 
-use super::{
-    ChangeDetector, Decision, LiveObject, Pose, Scene, centroid, larger_than, object_motion,
-    sample, sorted_half_extents, tight_half_extents, volume_ratio,
-};
+use super::moved_fit::MovedFit;
+use super::{ChangeDetector, Decision, LiveObject, Scene, centroid, sample, tight_half_extents};
 use crate::change::neighbors::PointGrid;
 
 impl ChangeDetector {
@@ -51,14 +49,8 @@ impl ChangeDetector {
             {
                 continue;
             }
-            let reach = (self.cfg.near_move_factor * inst.bbox.half_extents.max())
-                .max(self.cfg.near_move_m);
-            if (inst.centroid - c).norm() > reach {
-                continue;
-            }
-            let db_tight = self.tight.get(di).map_or([0.0; 3], sorted_half_extents);
-            if larger_than(&live_tight, &db_tight, self.cfg.pair_max_size_ratio)
-                || volume_ratio(&live_tight, &db_tight) > self.cfg.pair_max_volume_ratio
+            if (inst.centroid - c).norm() > self.near_reach(inst)
+                || self.too_large(&live_tight, &self.tight_half(di))
             {
                 continue;
             }
@@ -76,10 +68,7 @@ impl ChangeDetector {
             }
             // Without a descriptor the old place must say it: seen empty, or
             // partly under the pieces (a short move or a turn where it stood).
-            let on_old = self
-                .grids
-                .get(di)
-                .map_or(0.0, |g| g.share_within(&live, self.cfg.explain_radius_m));
+            let on_old = self.share_on_old(di, &live);
             if !self.seen_vacated(di) && on_old < self.cfg.near_move_min_overlap {
                 log::trace!(
                     "live {}: db {} old place neither seen empty nor under the residual ({on_old:.2})",
@@ -88,26 +77,12 @@ impl ChangeDetector {
                 );
                 continue;
             }
-            let init = Pose::translation(
-                c.x - inst.centroid.x,
-                c.y - inst.centroid.y,
-                c.z - inst.centroid.z,
-            );
-            let (T, fit) = self.align_pair(
-                parent.id,
-                parent.observations,
-                di,
-                inst,
-                &db_pts,
-                &live,
-                init,
-            );
-            let fit_live = self.share_on_moved(di, &T, &live).max(fit);
-            let moved_db: Vec<Point3<f32>> = db_pts.iter().map(|p| T * p).collect();
-            let coverage = grid.share_within(&moved_db, self.cfg.explain_radius_m);
-            let e = object_motion(&T, &inst.centroid);
-            let moved = e.translation_m > self.cfg.moved_translation_m
-                || e.rotation_deg > self.cfg.moved_rotation_deg;
+            let MovedFit {
+                pose,
+                fit_live,
+                coverage,
+                motion: e,
+            } = self.fit_moved(parent, di, inst, &db_pts, &live, &grid);
             log::trace!(
                 "live {}: residual at {:.2?} as db {} moved {:.2} m {:.0} deg: fit {fit_live:.2} cov {coverage:.2} on old {on_old:.2}",
                 parent.id,
@@ -116,7 +91,7 @@ impl ChangeDetector {
                 e.translation_m,
                 e.rotation_deg
             );
-            if !moved
+            if !self.moves(&e)
                 || fit_live < self.cfg.min_piece_moved_fit
                 || coverage < self.cfg.min_piece_moved_coverage
             {
@@ -129,7 +104,7 @@ impl ChangeDetector {
                     translation_m: e.translation_m,
                     rotation_deg: e.rotation_deg,
                     fitness: fit_live,
-                    pose: T,
+                    pose,
                     coverage,
                 },
             ));
