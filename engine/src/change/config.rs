@@ -106,6 +106,12 @@ pub struct ChangeConfig {
     pub pair_max_volume_ratio: f32,
     /// See `pair_max_size_ratio`.
     pub pair_min_fragment_fit: f32,
+    /// A live object's size (for `pair_max_size_ratio` and
+    /// `pair_max_volume_ratio`) leaves out its points within this distance
+    /// (metres) of the plane of the nearest mapped structure point (floor or
+    /// wall left in the object by the segmentation, a strip of which makes it
+    /// look far larger), unless that would leave out half of them; 0 keeps all.
+    pub size_plane_margin_m: f32,
     /// A residual piece (no descriptor) smaller than a Removed object pairs
     /// with it as a part of it only when its two larger half extents are at
     /// least this share of the object's.
@@ -222,6 +228,7 @@ impl Default for ChangeConfig {
             pair_max_volume_ratio: 1.8,
             pair_min_piece_span: 0.4,
             pair_min_fragment_fit: 0.6,
+            size_plane_margin_m: 0.025,
             patch_max_half_thickness_m: 0.05,
             patch_min_half_extent_m: 0.3,
             beam_max_half_width_m: 0.1,

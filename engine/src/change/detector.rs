@@ -543,6 +543,33 @@ impl ChangeDetector {
         piece
     }
 
+    /// The points of `pts` (a live object's sample) for measuring its size:
+    /// those further than `size_plane_margin_m` from the plane of their nearest
+    /// mapped structure point (within `structure_radius_m`), or all of them
+    /// when fewer than half are.
+    pub(super) fn off_structure(&self, scene: &Scene, pts: &[Point3<f32>]) -> Vec<Point3<f32>> {
+        let margin = self.cfg.size_plane_margin_m;
+        if margin <= 0.0 {
+            return pts.to_vec();
+        }
+        let on_plane = |p: &Point3<f32>| {
+            self.structure
+                .nearest_within(p, self.cfg.structure_radius_m)
+                .and_then(|(i, _)| {
+                    let q = scene.structure_points.get(i)?;
+                    let n = scene.structure_normals.get(i)?;
+                    Some(n.dot(&(p - q)).abs() <= margin)
+                })
+                .unwrap_or(false)
+        };
+        let off: Vec<Point3<f32>> = pts.iter().filter(|p| !on_plane(p)).copied().collect();
+        if 2 * off.len() < pts.len() {
+            pts.to_vec()
+        } else {
+            off
+        }
+    }
+
     /// Decides for one live object; `in_place` says whether its surface lies on
     /// some database instance and `room_piece` whether it is a piece of the room
     /// (both computed once per update by the caller).
@@ -573,7 +600,7 @@ impl ChangeDetector {
         let mut scores: Vec<f32> = Vec::new();
         let live_half = oriented_box(&obj.points_map).half_extents;
         let live_half_min = live_half.min();
-        let live_tight = tight_half_extents(&live);
+        let live_tight = tight_half_extents(&self.off_structure(scene, &live));
         for (di, inst) in scene.instances.iter().enumerate() {
             if claimed.get(di).copied().unwrap_or(true)
                 || self.structural.get(di).copied().unwrap_or(true)
