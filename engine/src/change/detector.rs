@@ -1027,6 +1027,7 @@ impl ChangeDetector {
         for id in pieces {
             self.retract(ChangeKind::Added, id, frame, &mut out);
         }
+        self.withdraw_moves_seen_in_place(frame, scene, &mut out);
         // Removed: seen through repeatedly, never confirmed present, not explained.
         for (di, inst) in scene.instances.iter().enumerate() {
             let Some(t) = self.db.get(di) else { continue };
@@ -1071,6 +1072,37 @@ impl ChangeDetector {
         }
         self.pair_removed_with_added(frame, scene, &stable, &claimed, &mut out);
         out
+    }
+
+    /// Withdraws the Moved events of database objects whose old place has since
+    /// been seen occupied (in more than `max_present_for_unseen_move` frames,
+    /// and more often than empty) by a move that took them clear of it (beyond
+    /// near-move reach): the object never left, and what stands as it moved is
+    /// a lookalike (a move inferred before the old place was in view).
+    fn withdraw_moves_seen_in_place(
+        &mut self,
+        frame: u64,
+        scene: &Scene,
+        out: &mut Vec<ChangeEvent>,
+    ) {
+        let stale: Vec<u32> = self
+            .active
+            .iter()
+            .filter(|((kind, _), _)| *kind == ChangeKind::Moved)
+            .filter_map(|((_, id), e)| {
+                let di = scene.instances.iter().position(|i| i.id == *id)?;
+                let t = self.db.get(di)?;
+                let occupied = t.present_frames > self.cfg.max_present_for_unseen_move
+                    && t.present_frames > t.absent_frames;
+                let clear = e.translation_m > self.near_reach(&scene.instances[di]);
+                (occupied && clear).then_some(*id)
+            })
+            .collect();
+        for id in stale {
+            log::trace!("db {id}: its old place is seen occupied, Moved withdrawn");
+            self.paired.remove(&id);
+            self.retract(ChangeKind::Moved, id, frame, out);
+        }
     }
 
     /// The database instance a live object not in place stands partly as: of

@@ -398,6 +398,45 @@ fn moved_needs_the_old_place_seen_empty_or_never_seen_occupied() {
 }
 
 #[test]
+fn a_move_inferred_unseen_is_withdrawn_when_the_old_place_is_seen_occupied() {
+    let s = scene();
+    // A copy of instance 2 1.2 m away (beyond near-move reach), its old place
+    // not yet in view: an unseen move.
+    let lives = [live(
+        61,
+        box_points(Point3::new(1.5, 1.2, 3.0), Vector3::new(0.3, 0.5, 0.3)),
+        2,
+    )];
+    let standing = |det: &ChangeDetector| {
+        det.active_events()
+            .iter()
+            .any(|e| e.kind == ChangeKind::Moved && e.db_instance == Some(2))
+    };
+    let unseen = || {
+        let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+        for f in 0..8 {
+            det.update(f, &s, &lives);
+        }
+        assert!(standing(&det), "{:?}", det.active_events());
+        det
+    };
+    // The old place then seen empty: the move stands.
+    let mut det = unseen();
+    run(&mut det, &s, &[0, 2], &lives);
+    assert!(standing(&det), "{:?}", det.active_events());
+    // The old place then seen occupied: the move is withdrawn.
+    let mut det = unseen();
+    let events = run(&mut det, &s, &[0, 1, 2], &lives);
+    assert!(!standing(&det), "{:?}", det.active_events());
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == ChangeKind::Moved && e.retracted && e.db_instance == Some(2)),
+        "{events:?}"
+    );
+}
+
+#[test]
 fn an_unseen_move_needs_one_clear_nearby_solid_match() {
     let size = Vector3::new(0.3, 0.5, 0.3);
     let moved_events = |s: &Scene, lives: &[LiveObject]| -> Vec<ChangeEvent> {
