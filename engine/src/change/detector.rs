@@ -413,12 +413,13 @@ impl ChangeDetector {
         })
     }
 
-    /// Whether the database instance has been seen in its own place (at least
-    /// `min_absent_frames` frames showing its surface, more than showing the
-    /// space behind it).
+    /// Whether the database instance has been seen in its own place: in more
+    /// frames than a move inferred unseen allows (`max_present_for_unseen_move`)
+    /// and more often than its place was seen empty.
     fn seen_in_place(&self, di: usize) -> bool {
         self.db.get(di).is_some_and(|t| {
-            t.present_frames >= self.cfg.min_absent_frames && t.present_frames > t.absent_frames
+            t.present_frames > self.cfg.max_present_for_unseen_move
+                && t.present_frames > t.absent_frames
         })
     }
 
@@ -1074,11 +1075,11 @@ impl ChangeDetector {
         out
     }
 
-    /// Withdraws the Moved events of database objects whose old place has since
-    /// been seen occupied (in more than `max_present_for_unseen_move` frames,
-    /// and more often than empty) by a move that took them clear of it (beyond
-    /// near-move reach): the object never left, and what stands as it moved is
-    /// a lookalike (a move inferred before the old place was in view).
+    /// Withdraws the Moved events of database objects since seen in their old
+    /// place ([`ChangeDetector::seen_in_place`]) by a move that took them clear
+    /// of it (beyond near-move reach): the object never left, and what stands
+    /// as it moved is a lookalike (a move inferred before the old place was in
+    /// view).
     fn withdraw_moves_seen_in_place(
         &mut self,
         frame: u64,
@@ -1091,11 +1092,8 @@ impl ChangeDetector {
             .filter(|((kind, _), _)| *kind == ChangeKind::Moved)
             .filter_map(|((_, id), e)| {
                 let di = scene.instances.iter().position(|i| i.id == *id)?;
-                let t = self.db.get(di)?;
-                let occupied = t.present_frames > self.cfg.max_present_for_unseen_move
-                    && t.present_frames > t.absent_frames;
-                let clear = e.translation_m > self.near_reach(&scene.instances[di]);
-                (occupied && clear).then_some(*id)
+                let clear = e.translation_m > self.near_reach(scene.instances.get(di)?);
+                (self.seen_in_place(di) && clear).then_some(*id)
             })
             .collect();
         for id in stale {

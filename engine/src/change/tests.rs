@@ -437,6 +437,38 @@ fn a_move_inferred_unseen_is_withdrawn_when_the_old_place_is_seen_occupied() {
 }
 
 #[test]
+fn a_lookalike_of_an_object_seen_in_its_place_a_few_times_is_added() {
+    let s = scene();
+    let lives = [live(
+        62,
+        box_points(Point3::new(1.5, 1.2, 3.0), Vector3::new(0.3, 0.5, 0.3)),
+        2,
+    )];
+    // Instance 2 seen in its place in `seen` frames (never seen empty), then
+    // out of view.
+    let kinds = |seen: u64| {
+        let (k, depth) = depth_showing(&s, &[0, 1, 2]);
+        let mut det = ChangeDetector::new(ChangeConfig::default(), &s);
+        for f in 0..12 {
+            if f < seen {
+                det.observe_frame(&s, &Pose::identity(), &k, &depth);
+            }
+            det.update(f, &s, &lives);
+        }
+        det.active_events()
+            .iter()
+            .map(|e| (e.kind, e.db_instance))
+            .collect::<Vec<_>>()
+    };
+    // Four frames are more than a move inferred unseen allows: the copy is new.
+    let cfg = ChangeConfig::default();
+    assert!(4 > cfg.max_present_for_unseen_move && 4 < cfg.min_absent_frames);
+    assert_eq!(kinds(4), vec![(ChangeKind::Added, None)]);
+    // Seen in its place in two frames only, it may be instance 2 moved.
+    assert_eq!(kinds(2), vec![(ChangeKind::Moved, Some(2))]);
+}
+
+#[test]
 fn an_unseen_move_needs_one_clear_nearby_solid_match() {
     let size = Vector3::new(0.3, 0.5, 0.3);
     let moved_events = |s: &Scene, lives: &[LiveObject]| -> Vec<ChangeEvent> {
