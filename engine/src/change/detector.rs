@@ -25,7 +25,7 @@ mod pairing;
 mod piece_moved;
 mod residual;
 
-use align::{Turn, TurnSearch, align, align_with_turns, object_motion};
+use align::{Turn, TurnAxes, TurnSearch, align, align_with_turns, object_motion};
 
 use residual::Host;
 pub use residual::RESIDUAL_ID_BIT;
@@ -511,14 +511,24 @@ impl ChangeDetector {
                 _ => TurnSearch::All,
             }
         };
+        // About the axes of its tight box, which stand upright where the PCA
+        // box of a partly seen or long object leans.
+        let about = self.tight.get(di).map_or_else(
+            || TurnAxes::of(inst),
+            |b| TurnAxes {
+                axes: b.rotation,
+                centre: inst.centroid,
+            },
+        );
         let (T, fit, turn) = align_with_turns(
             db_pts,
             live,
             init,
-            inst,
+            &about,
             self.cfg.overlap_radius_m,
             self.cfg.turn_search_below_fit,
             search,
+            &|T: &Pose| self.share_on_moved(di, T, live),
         );
         if search == TurnSearch::All {
             self.turns.borrow_mut().insert(key, (observations, turn));
