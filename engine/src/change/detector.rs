@@ -558,7 +558,7 @@ impl ChangeDetector {
     /// those further than `size_plane_margin_m` from the plane of their nearest
     /// mapped structure point (within `structure_radius_m`), or all of them
     /// when fewer than half are.
-    pub(super) fn off_structure(&self, scene: &Scene, pts: &[Point3<f32>]) -> Vec<Point3<f32>> {
+    fn off_structure(&self, scene: &Scene, pts: &[Point3<f32>]) -> Vec<Point3<f32>> {
         let margin = self.cfg.size_plane_margin_m;
         if margin <= 0.0 {
             return pts.to_vec();
