@@ -106,6 +106,13 @@ pub struct ChangeConfig {
     pub pair_max_volume_ratio: f32,
     /// See `pair_max_size_ratio`.
     pub pair_min_fragment_fit: f32,
+    /// A database object stood on another when at least this share of its
+    /// points lie within the other's tight box grown by `residual_link_m` ...
+    pub min_carried_contact: f32,
+    /// ... and, its place seen empty, it moved with that object when the
+    /// other's move lays at least this share of its points near live points
+    /// (a mug on a moved desk); 1.1 or more turns this off.
+    pub min_carried_share: f32,
     /// A live object's size (for `pair_max_size_ratio` and
     /// `pair_max_volume_ratio`) leaves out its points within this distance
     /// (metres) of the plane of the nearest mapped structure point (floor or
@@ -228,6 +235,8 @@ impl Default for ChangeConfig {
             pair_max_volume_ratio: 1.8,
             pair_min_piece_span: 0.4,
             pair_min_fragment_fit: 0.6,
+            min_carried_contact: 0.2,
+            min_carried_share: 0.6,
             size_plane_margin_m: 0.025,
             patch_max_half_thickness_m: 0.05,
             patch_min_half_extent_m: 0.3,

@@ -20,6 +20,7 @@ use crate::encode::Modality;
 use crate::frame::{CameraIntrinsics, DepthImage, Pose, centroid};
 
 mod align;
+mod carried;
 mod moved_fit;
 mod pairing;
 mod piece_moved;
@@ -169,6 +170,10 @@ pub struct ChangeDetector {
     /// Live objects whose residual was taken as what they carried while
     /// moved (see [`near_moved`]).
     carriers: BTreeSet<u32>,
+    /// Database objects reported Moved with an object they stood on
+    /// ([`ChangeDetector::carried`]): their new place is no piece of the
+    /// carrier's live object's residual.
+    carried_moves: BTreeSet<u32>,
     /// Per (live id, database index): the live object's observations when its
     /// quarter turns were last searched, and the turn found (see
     /// [`ChangeDetector::align_pair`]).
@@ -281,6 +286,7 @@ impl ChangeDetector {
             paired: BTreeMap::new(),
             moved_points: BTreeMap::new(),
             carriers: BTreeSet::new(),
+            carried_moves: BTreeSet::new(),
             turns: RefCell::new(BTreeMap::new()),
             tight: scene
                 .instances
@@ -1039,6 +1045,21 @@ impl ChangeDetector {
             self.retract(ChangeKind::Added, id, frame, &mut out);
         }
         self.withdraw_moves_seen_in_place(frame, scene, &mut out);
+        // The objects standing as Moved (reported so) this round, which may
+        // have carried others.
+        let carriers: Vec<(usize, Pose, u32)> = stable
+            .iter()
+            .zip(&decisions)
+            .filter_map(|(obj, d)| match *d {
+                Decision::Moved { db, pose, .. } => {
+                    let id = scene.instances.get(db)?.id;
+                    let e = self.active.get(&(ChangeKind::Moved, id))?;
+                    (e.live_instance == Some(obj.id)).then_some((db, pose, obj.id))
+                }
+                _ => None,
+            })
+            .collect();
+        let mut live_grid: Option<PointGrid> = None;
         // Removed: seen through repeatedly, never confirmed present, not explained.
         for (di, inst) in scene.instances.iter().enumerate() {
             let Some(t) = self.db.get(di) else { continue };
@@ -1049,6 +1070,55 @@ impl ChangeDetector {
                 && t.absent_frames >= 2 * t.present_frames
                 && !claimed.get(di).copied().unwrap_or(false)
                 && !moved_db.get(di).copied().unwrap_or(false);
+            // Gone from a moved object it stood on: moved with it.
+            if gone
+                && !carriers.is_empty()
+                && !self.active.contains_key(&(ChangeKind::Moved, inst.id))
+            {
+                let grid = live_grid.get_or_insert_with(|| {
+                    let pts: Vec<Point3<f32>> = stable
+                        .iter()
+                        .flat_map(|o| o.points_map.iter().copied())
+                        .collect();
+                    PointGrid::new(&pts, grid_radius(&self.cfg))
+                });
+                if let Some(c) = self.carried(scene, di, &carriers, grid) {
+                    self.retract(ChangeKind::Removed, inst.id, frame, &mut out);
+                    let mut e = self.event(
+                        ChangeKind::Moved,
+                        frame,
+                        Some(inst.id),
+                        Some(c.live),
+                        c.pose * inst.centroid,
+                        c.share,
+                    );
+                    e.translation_m = c.motion.translation_m;
+                    e.rotation_deg = c.motion.rotation_deg;
+                    log::trace!(
+                        "db {}: moved with db {}",
+                        inst.id,
+                        scene.instances.get(c.by).map_or(0, |i| i.id)
+                    );
+                    self.fire(e, &mut out);
+                    let there: Vec<Point3<f32>> = sample(&inst.points, 200)
+                        .iter()
+                        .map(|p| c.pose * p)
+                        .collect();
+                    // What was reported new where it stands now is it.
+                    let pieces: Vec<u32> = self
+                        .added_points
+                        .iter()
+                        .filter(|(_, q)| min_distance(q, &there) <= self.cfg.added_merge_m)
+                        .map(|(id, _)| *id)
+                        .collect();
+                    for id in pieces {
+                        self.retract(ChangeKind::Added, id, frame, &mut out);
+                    }
+                    self.moved_points.insert(inst.id, there);
+                    self.carried_moves.insert(inst.id);
+                    continue;
+                }
+            }
             log::trace!(
                 "db {}: absent {} present {} claimed {} moved {}: gone {gone}",
                 inst.id,
@@ -1175,7 +1245,8 @@ impl ChangeDetector {
                 let live = self
                     .active
                     .get(&(ChangeKind::Moved, *db))
-                    .and_then(|e| e.live_instance);
+                    .and_then(|e| e.live_instance)
+                    .filter(|_| !self.carried_moves.contains(db));
                 (live, q.clone())
             })
             .collect()
@@ -1260,6 +1331,7 @@ impl ChangeDetector {
             }
             ChangeKind::Moved => {
                 self.moved_points.remove(&key);
+                self.carried_moves.remove(&key);
             }
             ChangeKind::Removed => {}
         }

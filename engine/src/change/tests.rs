@@ -1271,10 +1271,12 @@ fn a_small_object_carried_on_a_moved_one_is_moved_too() {
         ],
         "{events:?}"
     );
-    // Without taking a moved object's residual, the cube is seen gone from
-    // its place and nowhere else: removed.
+    // Without taking a moved object's residual (nor what stood on a moved
+    // object as moved with it), the cube is seen gone from its place and
+    // nowhere else: removed.
     let off = ChangeConfig {
         min_residual_host_coverage: 1.01,
+        min_carried_share: 1.1,
         ..ChangeConfig::default()
     };
     let mut events = carried_along(&s, off, |_| true);
@@ -1284,12 +1286,29 @@ fn a_small_object_carried_on_a_moved_one_is_moved_too() {
         (ChangeKind::Removed, Some(4), None),
     ];
     assert_eq!(events, removed, "{events:?}");
-    // So too when the moved object is seen in part (its -z half, a third of
-    // its points): where it stands is less sure, and what it leaves
-    // unexplained is likely itself.
-    let mut events = carried_along(&s, ChangeConfig::default(), |p| p.z < 3.0);
+    // So too, without the carried rule, when the moved object is seen in
+    // part (its -z half, a third of its points): where it stands is less
+    // sure, and what it leaves unexplained is likely itself, so its residual
+    // is not taken.
+    let no_carry = ChangeConfig {
+        min_carried_share: 1.1,
+        ..ChangeConfig::default()
+    };
+    let mut events = carried_along(&s, no_carry, |p| p.z < 3.0);
     events.sort();
     assert_eq!(events, removed, "{events:?}");
+    // The cube's own points lie where the move of what it stood on takes
+    // them, and that says it moved with it.
+    let mut events = carried_along(&s, ChangeConfig::default(), |p| p.z < 3.0);
+    events.sort();
+    assert_eq!(
+        events,
+        vec![
+            (ChangeKind::Moved, Some(2), Some(11)),
+            (ChangeKind::Moved, Some(4), Some(11)),
+        ],
+        "{events:?}"
+    );
 }
 
 /// The standing events (kind, database id, whether the live object is a
