@@ -171,9 +171,10 @@ pub struct ChangeDetector {
     /// moved (see [`near_moved`]).
     carriers: BTreeSet<u32>,
     /// Database objects reported Moved with an object they stood on
-    /// ([`ChangeDetector::carried`]): their new place is no piece of the
-    /// carrier's live object's residual.
-    carried_moves: BTreeSet<u32>,
+    /// ([`ChangeDetector::carried`]), by id, with the id of that object: their
+    /// new place is no piece of the carrier's live object's residual, and
+    /// their move stands only while the carrier's does.
+    carried_moves: BTreeMap<u32, u32>,
     /// Per (live id, database index): the live object's observations when its
     /// quarter turns were last searched, and the turn found (see
     /// [`ChangeDetector::align_pair`]).
@@ -286,7 +287,7 @@ impl ChangeDetector {
             paired: BTreeMap::new(),
             moved_points: BTreeMap::new(),
             carriers: BTreeSet::new(),
-            carried_moves: BTreeSet::new(),
+            carried_moves: BTreeMap::new(),
             turns: RefCell::new(BTreeMap::new()),
             tight: scene
                 .instances
@@ -1115,7 +1116,9 @@ impl ChangeDetector {
                         self.retract(ChangeKind::Added, id, frame, &mut out);
                     }
                     self.moved_points.insert(inst.id, there);
-                    self.carried_moves.insert(inst.id);
+                    if let Some(by) = scene.instances.get(c.by) {
+                        self.carried_moves.insert(inst.id, by.id);
+                    }
                     continue;
                 }
             }
@@ -1246,7 +1249,7 @@ impl ChangeDetector {
                     .active
                     .get(&(ChangeKind::Moved, *db))
                     .and_then(|e| e.live_instance)
-                    .filter(|_| !self.carried_moves.contains(db));
+                    .filter(|_| !self.carried_moves.contains_key(db));
                 (live, q.clone())
             })
             .collect()
@@ -1339,6 +1342,19 @@ impl ChangeDetector {
             e.retracted = true;
             e.frame = frame;
             out.push(e);
+        }
+        // What moved with a moved object that turns out not to have moved did
+        // not move with it either.
+        if kind == ChangeKind::Moved {
+            let riders: Vec<u32> = self
+                .carried_moves
+                .iter()
+                .filter(|(_, by)| **by == key)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in riders {
+                self.retract(ChangeKind::Moved, id, frame, out);
+            }
         }
     }
 }
