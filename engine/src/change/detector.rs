@@ -1048,7 +1048,7 @@ impl ChangeDetector {
         self.withdraw_moves_seen_in_place(frame, scene, &mut out);
         // The objects standing as Moved (reported so) this round, which may
         // have carried others.
-        let carriers: Vec<(usize, Pose, u32)> = stable
+        let moving: Vec<(usize, Pose, u32)> = stable
             .iter()
             .zip(&decisions)
             .filter_map(|(obj, d)| match *d {
@@ -1073,7 +1073,7 @@ impl ChangeDetector {
                 && !moved_db.get(di).copied().unwrap_or(false);
             // Gone from a moved object it stood on: moved with it.
             if gone
-                && !carriers.is_empty()
+                && !moving.is_empty()
                 && !self.active.contains_key(&(ChangeKind::Moved, inst.id))
             {
                 let grid = live_grid.get_or_insert_with(|| {
@@ -1083,7 +1083,7 @@ impl ChangeDetector {
                         .collect();
                     PointGrid::new(&pts, grid_radius(&self.cfg))
                 });
-                if let Some(c) = self.carried(scene, di, &carriers, grid) {
+                if let Some(c) = self.carried(scene, di, &moving, grid) {
                     self.retract(ChangeKind::Removed, inst.id, frame, &mut out);
                     let mut e = self.event(
                         ChangeKind::Moved,

@@ -397,16 +397,21 @@ fn moved_needs_the_old_place_seen_empty_or_never_seen_occupied() {
     assert!(!moved_2(&events), "{events:?}");
 }
 
+/// Live object `id`: a copy of instance 2 1.2 m from it (beyond near-move
+/// reach), where the database has nothing.
+fn copy_of_2_away(id: u32) -> [LiveObject; 1] {
+    [live(
+        id,
+        box_points(Point3::new(1.5, 1.2, 3.0), Vector3::new(0.3, 0.5, 0.3)),
+        2,
+    )]
+}
+
 #[test]
 fn a_move_inferred_unseen_is_withdrawn_when_the_old_place_is_seen_occupied() {
     let s = scene();
-    // A copy of instance 2 1.2 m away (beyond near-move reach), its old place
-    // not yet in view: an unseen move.
-    let lives = [live(
-        61,
-        box_points(Point3::new(1.5, 1.2, 3.0), Vector3::new(0.3, 0.5, 0.3)),
-        2,
-    )];
+    // Instance 2's old place not yet in view: an unseen move.
+    let lives = copy_of_2_away(61);
     let standing = |det: &ChangeDetector| {
         det.active_events()
             .iter()
@@ -439,11 +444,7 @@ fn a_move_inferred_unseen_is_withdrawn_when_the_old_place_is_seen_occupied() {
 #[test]
 fn a_lookalike_of_an_object_seen_in_its_place_a_few_times_is_added() {
     let s = scene();
-    let lives = [live(
-        62,
-        box_points(Point3::new(1.5, 1.2, 3.0), Vector3::new(0.3, 0.5, 0.3)),
-        2,
-    )];
+    let lives = copy_of_2_away(62);
     // Instance 2 seen in its place in `seen` frames (never seen empty), then
     // out of view.
     let kinds = |seen: u64| {

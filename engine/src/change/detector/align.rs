@@ -329,37 +329,20 @@ mod tests {
             let back: Vec<Point3<f32>> = live.iter().map(|p| T.inverse() * p).collect();
             grid.share_within(&back, 0.05)
         };
-        let init = Pose::translation(
-            crate::frame::centroid(&live).x - c.x,
-            crate::frame::centroid(&live).y - c.y,
-            crate::frame::centroid(&live).z - c.z,
-        );
-        let (T, _, turn) = align_with_turns(
-            &src,
-            &live,
-            init,
-            &TurnAxes::of(&inst),
-            0.05,
-            0.9,
-            TurnSearch::All,
-            &score,
-        );
+        let to = crate::frame::centroid(&live) - c;
+        let init = Pose::translation(to.x, to.y, to.z);
+        let search = |search| {
+            let about = TurnAxes::of(&inst);
+            align_with_turns(&src, &live, init, &about, 0.05, 0.9, search, &score)
+        };
+        let (T, _, turn) = search(TurnSearch::All);
         // The turn is found, and more of the live points lie on the object
         // than without the turns (the pose itself is only as close as the two
         // samples allow: `ChangeDetector::polish` refines it).
         assert!(turn.is_some());
         let e = crate::eval::pose_error(&T, &truth);
         assert!(e.rotation_deg < 3.0, "{e:?} {turn:?}");
-        let (plain, _, _) = align_with_turns(
-            &src,
-            &live,
-            init,
-            &TurnAxes::of(&inst),
-            0.05,
-            0.9,
-            TurnSearch::Known(None),
-            &score,
-        );
+        let (plain, _, _) = search(TurnSearch::Known(None));
         assert!(
             score(&T) > score(&plain) + 0.1,
             "{} {}",
