@@ -215,7 +215,7 @@ impl Default for StateConfig {
             shape_min_fitness: 0.8,
             shape_min_structure: 0.95,
             shape_min_object_fitness: 0.3,
-            persistent_rounds: 6,
+            persistent_rounds: 12,
             persistent_min_inliers: 3,
             persistent_min_fitness: 0.5,
             persistent_min_structure: 0.85,
@@ -298,12 +298,26 @@ impl Localiser {
         }
     }
 
-    /// The scene of the hypothesis being confirmed, else of the current fix.
-    pub fn pending_scene(&self) -> Option<usize> {
-        self.pending
+    /// The scenes a relocalisation round must try whatever the descriptors
+    /// rank first: that of the hypothesis being confirmed (else of the current
+    /// fix), and that of the one counted towards a fix by persisting. A scene
+    /// tried only in its turn every few rounds would count its pose only then,
+    /// and a long count over sparse rounds tells a room from a lookalike
+    /// worse than a long count over every round.
+    pub fn pending_scenes(&self) -> Vec<usize> {
+        let mut scenes: Vec<usize> = self
+            .pending
             .as_ref()
             .map(|p| p.hyp.scene)
             .or_else(|| self.fix.as_ref().map(|f| f.scene))
+            .into_iter()
+            .collect();
+        if let Some(p) = &self.persisting
+            && !scenes.contains(&p.hyp.scene)
+        {
+            scenes.push(p.hyp.scene);
+        }
+        scenes
     }
 
     /// Confidence of the reported fix in `[0, 1]` (0 without a fix).
@@ -839,6 +853,32 @@ mod tests {
     }
 
     #[test]
+    fn the_scene_of_a_persisting_pose_is_always_tried() {
+        let cfg = StateConfig::default();
+        let mut l = Localiser::new(cfg.clone());
+        assert!(l.pending_scenes().is_empty());
+        // Below the gates, but a pose that may fix by persisting (scene 3).
+        let persisting = VerifiedHypothesis {
+            fitness: 0.55,
+            object_fitness: 0.1,
+            structure_fitness: Some(0.9),
+            ..hyp(3, 1.0, 3)
+        };
+        assert!(cfg.admits_persistent(&persisting));
+        l.update(Some(persisting.clone()), None);
+        assert_eq!(l.pending_scenes(), vec![3]);
+        // A candidate of another scene comes first; the persisting one stays.
+        l.update(Some(hyp(1, 0.0, 5)), None);
+        assert_eq!(l.state(), TrackingState::Candidate);
+        assert_eq!(l.pending_scenes(), vec![1, 3]);
+        // Both of one scene: tried once.
+        let mut m = Localiser::new(cfg);
+        m.update(Some(persisting), None);
+        m.update(Some(hyp(3, 0.0, 5)), None);
+        assert_eq!(m.pending_scenes(), vec![3]);
+    }
+
+    #[test]
     fn a_pose_the_walls_keep_pointing_at_fixes_by_persisting() {
         // Most objects in view moved: three still agree, the surface and the
         // walls fit, but the objects' fitness is below the gate.
@@ -866,10 +906,10 @@ mod tests {
         // The same pose, every round or with a gap of a few rounds: a fix
         // after `persistent_rounds` agreeing ones.
         assert_eq!(run(&cfg, &|_| Some(moved(1.0, 3, 0.9))), Some(rounds));
-        // (every third round missing: the sixth agreeing one is round 9)
+        // (every third round missing: the twelfth agreeing one is round 18)
         let gappy = |i: usize| (i % 3 != 1).then(|| moved(1.0, 3, 0.9));
-        assert_eq!(rounds, 6);
-        assert_eq!(run(&cfg, &gappy), Some(9));
+        assert_eq!(rounds, 12);
+        assert_eq!(run(&cfg, &gappy), Some(18));
         // Two inliers, walls that fit less, poses that jump, or the rule off:
         // never.
         assert_eq!(run(&cfg, &|_| Some(moved(1.0, 2, 0.9))), None);

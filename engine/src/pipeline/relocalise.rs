@@ -203,12 +203,12 @@ impl Relocaliser {
     }
 
     /// One round: re-verifies `fix` when there is one and relocalises when there is
-    /// none or it no longer verifies. `pending` is the scene of the hypothesis being
-    /// confirmed (always tried).
+    /// none or it no longer verifies. `pending` are the scenes of the hypotheses
+    /// being counted towards a fix (always tried).
     pub(crate) fn round(
         &mut self,
         fix: Option<&VerifiedHypothesis>,
-        pending: Option<usize>,
+        pending: &[usize],
         input: &RoundInput,
     ) -> RoundOutcome {
         let source = &input.surface;
@@ -425,19 +425,19 @@ impl Relocaliser {
     }
 
     /// The scenes one relocalisation round tries: the best by descriptor
-    /// evidence, the scene of a pending or current hypothesis, and a few more in
+    /// evidence, the scenes of pending, persisting or current hypotheses, and a few more in
     /// turn, so that in a small database every scene is tried every few rounds
     /// even when partial live views point elsewhere.
-    fn scenes_to_try(&mut self, ranked: &[usize], pending: Option<usize>) -> Vec<usize> {
+    fn scenes_to_try(&mut self, ranked: &[usize], pending: &[usize]) -> Vec<usize> {
         let mut scenes: Vec<usize> = ranked
             .iter()
             .copied()
             .take(self.cfg.scenes_per_reloc)
             .collect();
-        if let Some(s) = pending
-            && !scenes.contains(&s)
-        {
-            scenes.push(s);
+        for &s in pending {
+            if !scenes.contains(&s) {
+                scenes.push(s);
+            }
         }
         let n = self.db.scenes.len();
         let mut extra = 0;
@@ -567,7 +567,7 @@ impl Relocaliser {
         &mut self,
         queries: &[LiveQuery],
         live: &LiveSurface,
-        pending: Option<usize>,
+        pending: &[usize],
     ) -> Option<VerifiedHypothesis> {
         if queries.len() < self.cfg.min_live_instances {
             return None;

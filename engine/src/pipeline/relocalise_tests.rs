@@ -117,11 +117,11 @@ fn a_round_in_a_room_that_looks_the_same_turned_round_gives_no_pose() {
     };
     assert!(
         relocaliser_with(s.clone(), no_gate)
-            .relocalise(&queries, &live, None)
+            .relocalise(&queries, &live, &[])
             .is_some()
     );
     // ... with it, none: turned round, the room explains the data as well.
-    assert_eq!(relocaliser(s).relocalise(&queries, &live, None), None);
+    assert_eq!(relocaliser(s).relocalise(&queries, &live, &[]), None);
     // A large odd object on one side tells the two apart: the round gives the
     // true pose (the identity: session frame = map frame).
     let mut odd = symmetric.to_vec();
@@ -129,7 +129,7 @@ fn a_round_in_a_room_that_looks_the_same_turned_round_gives_no_pose() {
     let s = room(&odd);
     let (live, queries) = (live_of(&s), queries_of(&s));
     let fix = relocaliser(s)
-        .relocalise(&queries, &live, None)
+        .relocalise(&queries, &live, &[])
         .expect("a pose");
     let e = crate::eval::pose_error(&fix.T_map_session, &Pose::identity());
     assert!(e.within(0.05, 2.0), "{e:?}");
@@ -415,11 +415,11 @@ fn the_rooms_shape_finds_the_pose_when_one_object_in_view_is_where_it_was() {
         ..EngineConfig::default()
     };
     assert_eq!(
-        relocaliser_with(map.clone(), no_shape).relocalise(&queries, &live, None),
+        relocaliser_with(map.clone(), no_shape).relocalise(&queries, &live, &[]),
         None
     );
     let fix = relocaliser(map)
-        .relocalise(&queries, &live, None)
+        .relocalise(&queries, &live, &[])
         .expect("a pose from the room's shape");
     let e = crate::eval::pose_error(&fix.T_map_session, &truth);
     assert!(e.within(0.05, 2.0), "{e:?} {fix:?}");
@@ -480,4 +480,27 @@ fn a_persisting_candidate_needs_the_surface_to_single_it_out() {
     let live = live_of(&symmetric);
     let mut r = relocaliser(symmetric);
     assert_eq!(r.persisting_candidate(&[best], &live), None);
+}
+
+#[test]
+fn every_pending_scene_is_tried_with_the_ranked_ones_and_those_in_turn() {
+    let objects = [(Point3::new(-2.0, -1.2, 0.45), Vector3::new(0.8, 0.5, 0.9))];
+    let mut db = SceneDatabase::new();
+    for i in 0..8 {
+        let mut s = room(&objects);
+        s.name = format!("room {i}");
+        db.add_scene(s).unwrap();
+    }
+    let index = EmbeddingIndex::build(&db, Modality::Point).unwrap();
+    let cfg = EngineConfig {
+        scenes_per_reloc: 1,
+        extra_scenes_per_reloc: 1,
+        ..EngineConfig::default()
+    };
+    let mut r = Relocaliser::new(cfg, Arc::new(db), index);
+    // The best ranked, a candidate's scene and a persisting pose's scene,
+    // then one in turn (scene 0, the first not tried yet).
+    assert_eq!(r.scenes_to_try(&[5, 6], &[3, 7]), vec![5, 3, 7, 0]);
+    // A pending scene that is also ranked first is tried once; the turn goes on.
+    assert_eq!(r.scenes_to_try(&[3], &[3]), vec![3, 1]);
 }

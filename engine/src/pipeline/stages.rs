@@ -342,8 +342,8 @@ impl LocaliseStage {
         }
         let t = Instant::now();
         let fix: Option<VerifiedHypothesis> = self.localiser.fix().cloned();
-        let pending = self.localiser.pending_scene();
-        let (best, current_ok) = self.relocaliser.round(fix.as_ref(), pending, input);
+        let pending = self.localiser.pending_scenes();
+        let (best, current_ok) = self.relocaliser.round(fix.as_ref(), &pending, input);
         if self.relocaliser.take_refused_persisting() {
             self.localiser.drop_persisting();
         }
