@@ -1264,14 +1264,11 @@ fn a_small_object_carried_on_a_moved_one_is_moved_too() {
     events.sort();
     // Both moved (the cube as the residual piece of live object 11), nothing
     // removed.
-    assert_eq!(
-        events,
-        vec![
-            (ChangeKind::Moved, Some(2), Some(11)),
-            (ChangeKind::Moved, Some(4), Some(11)),
-        ],
-        "{events:?}"
-    );
+    let both_moved = vec![
+        (ChangeKind::Moved, Some(2), Some(11)),
+        (ChangeKind::Moved, Some(4), Some(11)),
+    ];
+    assert_eq!(events, both_moved, "{events:?}");
     // Without taking a moved object's residual (nor what stood on a moved
     // object as moved with it), the cube is seen gone from its place and
     // nowhere else: removed.
@@ -1302,14 +1299,7 @@ fn a_small_object_carried_on_a_moved_one_is_moved_too() {
     // them, and that says it moved with it.
     let mut events = carried_along(&s, ChangeConfig::default(), |p| p.z < 3.0);
     events.sort();
-    assert_eq!(
-        events,
-        vec![
-            (ChangeKind::Moved, Some(2), Some(11)),
-            (ChangeKind::Moved, Some(4), Some(11)),
-        ],
-        "{events:?}"
-    );
+    assert_eq!(events, both_moved, "{events:?}");
 }
 
 /// The standing events (kind, database id, whether the live object is a

@@ -222,20 +222,25 @@ fn the_walls_of_a_room_of_another_shape_do_not_agree() {
 
 /// A relocaliser for three like rooms that keeps at most two verification
 /// targets.
-fn three_rooms_two_cached() -> Relocaliser {
+/// A relocaliser over `n` like rooms (one object each), named `room {i}`.
+fn like_rooms(n: usize, cfg: EngineConfig) -> Relocaliser {
     let objects = [(Point3::new(-2.0, -1.2, 0.45), Vector3::new(0.8, 0.5, 0.9))];
     let mut db = SceneDatabase::new();
-    for i in 0..3 {
+    for i in 0..n {
         let mut s = room(&objects);
         s.name = format!("room {i}");
         db.add_scene(s).unwrap();
     }
     let index = EmbeddingIndex::build(&db, Modality::Point).unwrap();
+    Relocaliser::new(cfg, Arc::new(db), index)
+}
+
+fn three_rooms_two_cached() -> Relocaliser {
     let cfg = EngineConfig {
         max_cached_targets: 2,
         ..EngineConfig::default()
     };
-    Relocaliser::new(cfg, Arc::new(db), index)
+    like_rooms(3, cfg)
 }
 
 #[test]
@@ -484,20 +489,12 @@ fn a_persisting_candidate_needs_the_surface_to_single_it_out() {
 
 #[test]
 fn every_pending_scene_is_tried_with_the_ranked_ones_and_those_in_turn() {
-    let objects = [(Point3::new(-2.0, -1.2, 0.45), Vector3::new(0.8, 0.5, 0.9))];
-    let mut db = SceneDatabase::new();
-    for i in 0..8 {
-        let mut s = room(&objects);
-        s.name = format!("room {i}");
-        db.add_scene(s).unwrap();
-    }
-    let index = EmbeddingIndex::build(&db, Modality::Point).unwrap();
     let cfg = EngineConfig {
         scenes_per_reloc: 1,
         extra_scenes_per_reloc: 1,
         ..EngineConfig::default()
     };
-    let mut r = Relocaliser::new(cfg, Arc::new(db), index);
+    let mut r = like_rooms(8, cfg);
     // The best ranked, a candidate's scene and a persisting pose's scene,
     // then one in turn (scene 0, the first not tried yet).
     assert_eq!(r.scenes_to_try(&[5, 6], &[3, 7]), vec![5, 3, 7, 0]);
