@@ -23,6 +23,7 @@
 
 use nalgebra::{Matrix3, Point3, Rotation3, Translation3, UnitQuaternion, Vector3};
 
+use super::correspondence::Correspondence;
 use super::near_cells::NearCells;
 use super::pairs::Direction;
 use crate::frame::Pose;
@@ -65,6 +66,12 @@ pub struct ShapeConfig {
     /// equally good, the shape in view fits the room in too many ways (a bare
     /// corner) and none is returned.
     pub max_hypotheses: usize,
+    /// A pinned hypothesis ([`RoomShape::pinned_hypotheses`]) needs its object
+    /// correspondence's centroids within this distance (plus the
+    /// correspondence's slack) across the free direction, metres.
+    pub pin_max_offset_m: f32,
+    /// Most pinned hypotheses returned (best first).
+    pub max_pinned: usize,
 }
 
 impl Default for ShapeConfig {
@@ -83,6 +90,8 @@ impl Default for ShapeConfig {
             tie_margin: 0.03,
             max_combinations: 64,
             max_hypotheses: 6,
+            pin_max_offset_m: 0.3,
+            max_pinned: 12,
         }
     }
 }
@@ -324,54 +333,22 @@ impl RoomShape {
         }
         let mut out: Vec<ShapeHypothesis> = Vec::new();
         for r in rotations(live_dirs, &self.dirs, cfg) {
-            // The live plane offsets along a map axis `d` are those along `rᵀ d`
-            // in the session frame: d·(r p) = (rᵀ d)·p, so the shift along `d`
-            // is read off directly.
-            let back: Vec<Vector3<f32>> = self.planes.iter().map(|a| r.inverse() * a.dir).collect();
-            let live_planes = axis_planes(live_points, live_normals, &back, cfg);
-            let axes: Vec<Axis> = self
-                .planes
-                .iter()
-                .zip(&live_planes)
-                .map(|(m, l)| Axis {
-                    dir: m.dir,
-                    points: l.points as f32,
-                    shifts: axis_shifts(&l.planes, &m.planes, cfg),
-                })
-                .filter(|a| !a.shifts.is_empty())
-                .collect();
+            let axes = self.axes_under(&r, live_points, live_normals, cfg);
             let dirs: Vec<Vector3<f32>> = axes.iter().map(|a| a.dir).collect();
             if !spans_space(&dirs) {
                 continue;
             }
-            let total: f32 = axes.iter().map(|a| a.points).sum::<f32>().max(1.0);
-            let rotation = UnitQuaternion::from_rotation_matrix(&r);
-            let choices: Vec<usize> = axes.iter().map(|a| a.shifts.len()).collect();
-            if choices.iter().product::<usize>() > cfg.max_combinations {
+            let Some(placements) = placements(&axes, cfg) else {
                 // So many equally placed planes fit nothing in particular.
-                log::trace!("room shape: {choices:?} shifts per axis, none taken");
                 return Vec::new();
-            }
-            for c in combinations(&choices) {
-                let plane_score = axes
-                    .iter()
-                    .zip(&c)
-                    .map(|(a, &k)| a.points * a.shifts[k].1)
-                    .sum::<f32>()
-                    / total;
-                if plane_score < cfg.min_plane_score {
-                    continue;
-                }
-                let shifts: Vec<f32> = axes.iter().zip(&c).map(|(a, &k)| a.shifts[k].0).collect();
+            };
+            let rotation = UnitQuaternion::from_rotation_matrix(&r);
+            for shifts in placements {
                 let Some(t) = solve_translation(&dirs, &shifts) else {
                     continue;
                 };
                 let pose = Pose::from_parts(Translation3::from(t), rotation);
-                let near = check
-                    .iter()
-                    .filter(|p| self.near.contains(&(pose * *p)))
-                    .count();
-                let score = near as f32 / check.len() as f32;
+                let score = self.score(&check, &pose);
                 if score >= cfg.min_score {
                     out.push(ShapeHypothesis {
                         T_map_session: pose,
@@ -392,6 +369,117 @@ impl RoomShape {
         out.truncate(cfg.max_hypotheses);
         out
     }
+
+    /// Pose hypotheses from a view whose structure fixes the pose but for one
+    /// direction (the floor and walls along one direction: nothing fixes the
+    /// position along them), each placed along that direction by an object
+    /// correspondence of `anchors`: the rotation and the other two axes come
+    /// from the planes as in [`RoomShape::hypotheses`], the shift along the
+    /// free direction from the correspondence's centroids, which must agree
+    /// across it within `pin_max_offset_m` plus the correspondence's slack.
+    /// Best first by the structure check, at most `max_pinned`; empty when the
+    /// live structure fixes all three axes (or fewer than two). The structure
+    /// cannot tell these poses apart: which object is where decides, so the
+    /// caller checks the objects before refining any.
+    pub fn pinned_hypotheses(
+        &self,
+        live_points: &[Point3<f32>],
+        live_normals: &[Vector3<f32>],
+        live_dirs: &[Direction],
+        anchors: &[Correspondence],
+        cfg: &ShapeConfig,
+    ) -> Vec<ShapeHypothesis> {
+        let live_axes: Vec<Vector3<f32>> = live_dirs.iter().map(|d| d.dir).collect();
+        if anchors.is_empty() || spans_space(&live_axes) {
+            return Vec::new();
+        }
+        let stride = live_points.len().div_ceil(cfg.check_points.max(1)).max(1);
+        let check: Vec<Point3<f32>> = live_points.iter().step_by(stride).copied().collect();
+        if check.is_empty() {
+            return Vec::new();
+        }
+        let mut out: Vec<ShapeHypothesis> = Vec::new();
+        for r in rotations(live_dirs, &self.dirs, cfg) {
+            let axes = self.axes_under(&r, live_points, live_normals, cfg);
+            let mut dirs: Vec<Vector3<f32>> = axes.iter().map(|a| a.dir).collect();
+            let Some(free) = free_direction(&dirs) else {
+                continue;
+            };
+            let Some(placements) = placements(&axes, cfg) else {
+                continue;
+            };
+            dirs.push(free);
+            let rotation = UnitQuaternion::from_rotation_matrix(&r);
+            for mut shifts in placements {
+                // Nothing along the free direction yet: the anchor sets it.
+                shifts.push(0.0);
+                let Some(t0) = solve_translation(&dirs, &shifts) else {
+                    continue;
+                };
+                for a in anchors {
+                    let delta = a.p_map.coords - (r * a.p_session.coords + t0);
+                    let along = free.dot(&delta);
+                    let across = (delta - free * along).norm();
+                    if !across.is_finite() || across > cfg.pin_max_offset_m + a.slack.max(0.0) {
+                        continue;
+                    }
+                    let t = t0 + free * along;
+                    if out.iter().any(|h| {
+                        (h.T_map_session.translation.vector - t).norm() <= cfg.plane_match_m
+                            && h.T_map_session.rotation.angle_to(&rotation) < 1e-3
+                    }) {
+                        continue;
+                    }
+                    let pose = Pose::from_parts(Translation3::from(t), rotation);
+                    let score = self.score(&check, &pose);
+                    if score >= cfg.min_score {
+                        out.push(ShapeHypothesis {
+                            T_map_session: pose,
+                            score,
+                        });
+                    }
+                }
+            }
+        }
+        out.sort_by(|a, b| b.score.total_cmp(&a.score));
+        out.truncate(cfg.max_pinned);
+        out
+    }
+
+    /// The map axes with the shifts that lay the live planes onto the map's
+    /// under rotation `r` (axes without any left out). The live plane offsets
+    /// along a map axis `d` are those along `rᵀ d` in the session frame:
+    /// d·(r p) = (rᵀ d)·p, so the shift along `d` is read off directly.
+    fn axes_under(
+        &self,
+        r: &Rotation3<f32>,
+        live_points: &[Point3<f32>],
+        live_normals: &[Vector3<f32>],
+        cfg: &ShapeConfig,
+    ) -> Vec<Axis> {
+        let back: Vec<Vector3<f32>> = self.planes.iter().map(|a| r.inverse() * a.dir).collect();
+        let live_planes = axis_planes(live_points, live_normals, &back, cfg);
+        self.planes
+            .iter()
+            .zip(&live_planes)
+            .map(|(m, l)| Axis {
+                dir: m.dir,
+                points: l.points as f32,
+                shifts: axis_shifts(&l.planes, &m.planes, cfg),
+            })
+            .filter(|a| !a.shifts.is_empty())
+            .collect()
+    }
+
+    /// Share of `check` (session frame) that `pose` puts near the map's
+    /// structure.
+    fn score(&self, check: &[Point3<f32>], pose: &Pose) -> f32 {
+        let near = check
+            .iter()
+            .filter(|p| self.near.contains(&(pose * *p)))
+            .count();
+        near as f32 / check.len().max(1) as f32
+    }
 }
 
 /// One map axis under a rotation: its direction, the live points along it and
@@ -401,6 +489,49 @@ struct Axis {
     dir: Vector3<f32>,
     points: f32,
     shifts: Vec<(f32, f32)>,
+}
+
+/// The shifts (one per axis, in the order of `axes`) of every combination of
+/// the axes' best shifts that lays at least `min_plane_score` of the live
+/// plane points onto map planes; `None` when there are more than
+/// `max_combinations` combinations (so many equally placed planes fit nothing
+/// in particular).
+fn placements(axes: &[Axis], cfg: &ShapeConfig) -> Option<Vec<Vec<f32>>> {
+    let total: f32 = axes.iter().map(|a| a.points).sum::<f32>().max(1.0);
+    let choices: Vec<usize> = axes.iter().map(|a| a.shifts.len()).collect();
+    if choices.iter().product::<usize>() > cfg.max_combinations {
+        log::trace!("room shape: {choices:?} shifts per axis, none taken");
+        return None;
+    }
+    let mut out = Vec::new();
+    for c in combinations(&choices) {
+        let plane_score = axes
+            .iter()
+            .zip(&c)
+            .map(|(a, &k)| a.points * a.shifts[k].1)
+            .sum::<f32>()
+            / total;
+        if plane_score >= cfg.min_plane_score {
+            out.push(axes.iter().zip(&c).map(|(a, &k)| a.shifts[k].0).collect());
+        }
+    }
+    Some(out)
+}
+
+/// The one direction that `dirs` leave free: the normal of the plane they
+/// span, when they span a plane with a clear margin but not 3-D space.
+fn free_direction(dirs: &[Vector3<f32>]) -> Option<Vector3<f32>> {
+    let m = dirs
+        .iter()
+        .fold(Matrix3::zeros(), |m, d| m + d * d.transpose());
+    let eig = m.symmetric_eigen();
+    let mut order = [0usize, 1, 2];
+    order.sort_by(|&a, &b| eig.eigenvalues[a].total_cmp(&eig.eigenvalues[b]));
+    let (least, middle) = (eig.eigenvalues[order[0]], eig.eigenvalues[order[1]]);
+    if least > 0.2 || middle <= 0.2 {
+        return None;
+    }
+    eig.eigenvectors.column(order[0]).try_normalize(1e-6)
 }
 
 /// Every choice of one index per axis, for axes with `counts` options each.
@@ -531,6 +662,90 @@ mod tests {
         let (lp, ln) = l_room(|q| q.y < 1.5 && q.x > 1.0 && q.x < 5.0 && q.z < 2.0);
         let hyps = room.hypotheses(&lp, &ln, &dirs(&ln), &cfg);
         assert!(hyps.is_empty(), "{hyps:?}");
+    }
+
+    /// A correspondence of one object: seen at `seen` (session frame), matched
+    /// to a database object at `mapped`.
+    fn anchor(seen: Point3<f32>, mapped: Point3<f32>) -> Correspondence {
+        Correspondence {
+            live: 1,
+            db: 7,
+            p_session: seen,
+            p_map: mapped,
+            weight: 0.9,
+            slack: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_floor_and_one_wall_with_an_object_give_the_pose_along_the_wall() {
+        let cfg = ShapeConfig::default();
+        let (mp, mn) = l_room(|_| true);
+        let room = prepared(&mp, &mn, &cfg);
+        let (lp, ln) = l_room(|q| q.y < 1.5 && q.x > 1.0 && q.x < 5.0 && q.z < 2.0);
+        let truth = Pose::from_parts(
+            Translation3::new(1.0, -7.0, 0.4),
+            UnitQuaternion::from_euler_angles(0.3, -0.5, 2.0),
+        );
+        let session = truth.inverse();
+        let sp: Vec<Point3<f32>> = lp.iter().map(|p| session * p).collect();
+        let sn: Vec<Vector3<f32>> = ln.iter().map(|n| session.rotation * n).collect();
+        let sd = dirs(&sn);
+        // An object by the wall, in the map frame, and where the device sees it.
+        let object = Point3::new(3.2, 0.6, 0.4);
+        let seen = session * object;
+        // The structure alone leaves the position along the wall free.
+        assert!(room.hypotheses(&sp, &sn, &sd, &cfg).is_empty());
+        assert!(room.pinned_hypotheses(&sp, &sn, &sd, &[], &cfg).is_empty());
+        // The offset of each hypothesis from the truth.
+        let offset = |h: &ShapeHypothesis| h.T_map_session * truth.inverse();
+        let at = |h: &ShapeHypothesis, shift: Vector3<f32>| {
+            let d = offset(h);
+            (d.translation.vector - shift).norm() < 0.05 && d.rotation.angle() < 0.01
+        };
+        let hyps = room.pinned_hypotheses(&sp, &sn, &sd, &[anchor(seen, object)], &cfg);
+        assert!(hyps.iter().any(|h| at(h, Vector3::zeros())), "{hyps:?}");
+        assert!(hyps.len() <= cfg.max_pinned);
+        // Matched to an object a metre further along the wall, the pose moves
+        // along with it.
+        let along = Vector3::new(1.0, 0.0, 0.0);
+        let moved = room.pinned_hypotheses(&sp, &sn, &sd, &[anchor(seen, object + along)], &cfg);
+        assert!(moved.iter().any(|h| at(h, along)), "{moved:?}");
+        assert!(!moved.iter().any(|h| at(h, Vector3::zeros())));
+        // Matched to an object a metre out from the wall: the planes fix that
+        // axis, so at the true rotation no pose agrees with it.
+        let out = Vector3::new(0.0, 1.0, 0.0);
+        let across = room.pinned_hypotheses(&sp, &sn, &sd, &[anchor(seen, object + out)], &cfg);
+        assert!(
+            !across.iter().any(|h| offset(h).rotation.angle() < 0.01),
+            "{across:?}"
+        );
+        // ... unless the correspondence's slack (a partial view) allows it.
+        let mut loose = anchor(seen, object + out);
+        loose.slack = 0.8;
+        let slack = room.pinned_hypotheses(&sp, &sn, &sd, &[loose], &cfg);
+        assert!(slack.iter().any(|h| at(h, Vector3::zeros())), "{slack:?}");
+    }
+
+    #[test]
+    fn a_view_that_fixes_every_axis_gives_no_pinned_hypothesis() {
+        let cfg = ShapeConfig::default();
+        let (mp, mn) = l_room(|_| true);
+        let room = prepared(&mp, &mn, &cfg);
+        let (lp, ln) = l_room(|q| q.x > 2.5 && q.y > 1.2 && q.z < 2.0);
+        let object = Point3::new(3.0, 1.5, 0.4);
+        let pinned = room.pinned_hypotheses(&lp, &ln, &dirs(&ln), &[anchor(object, object)], &cfg);
+        assert!(pinned.is_empty(), "{pinned:?}");
+        // The full hypotheses are what such a view gives.
+        assert!(!room.hypotheses(&lp, &ln, &dirs(&ln), &cfg).is_empty());
+    }
+
+    #[test]
+    fn the_free_direction_is_the_one_the_planes_leave() {
+        let free = free_direction(&[Vector3::z(), Vector3::y()]).expect("two axes");
+        assert!(free.x.abs() > 0.999, "{free:?}");
+        assert!(free_direction(&[Vector3::z(), Vector3::y(), Vector3::x()]).is_none());
+        assert!(free_direction(&[Vector3::z()]).is_none());
     }
 
     #[test]

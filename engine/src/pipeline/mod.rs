@@ -69,6 +69,19 @@ pub struct EngineConfig {
     pub shape_hypotheses_per_scene: usize,
     /// Room-shape hypotheses verified per round, over all scenes.
     pub shape_hypotheses_per_round: usize,
+    /// Whether a live structure that fixes the pose but for one direction
+    /// (walls along one direction) gives hypotheses placed along it by an
+    /// object correspondence ([`crate::localise::room_shape::RoomShape::pinned_hypotheses`]).
+    pub pinned_shape_hypotheses: bool,
+    /// Least object fitness of a verified pinned hypothesis: walls along one
+    /// direction fit almost any room somewhere, so along them the objects are
+    /// all the evidence (the state machine's own gates ask less of a pose the
+    /// whole room's shape confirms).
+    pub pinned_min_object_fitness: f32,
+    /// Rounds with fewer stable live instances than `min_live_instances`, but
+    /// at least this many, try the room-shape hypotheses alone (no RANSAC);
+    /// `min_live_instances` or more: such rounds try nothing.
+    pub shape_min_live_instances: usize,
     /// ICP refinement, second stage from the first one's pose: a tight radius for
     /// the final accuracy; the ICP fitness is measured at its final distance.
     pub icp_polish: IcpConfig,
@@ -203,6 +216,9 @@ impl Default for EngineConfig {
             shape: crate::localise::room_shape::ShapeConfig::default(),
             shape_hypotheses_per_scene: 3,
             shape_hypotheses_per_round: 6,
+            pinned_shape_hypotheses: true,
+            pinned_min_object_fitness: 0.7,
+            shape_min_live_instances: 1,
             icp_polish: IcpConfig {
                 initial_max_distance: 0.1,
                 final_max_distance: 0.05,

@@ -455,8 +455,6 @@ impl Relocaliser {
         scenes
     }
 
-    /// Global relocalisation: candidates, scene ranking, RANSAC, ICP verification.
-    /// Returns the best verified hypothesis when it is unambiguous.
     /// Verifies up to `pair_hypotheses_per_scene` pair hypotheses of `scene`;
     /// each verified one counts as inliers the correspondences its refined pose
     /// agrees with (one per live instance).
@@ -563,13 +561,20 @@ impl Relocaliser {
         rival
     }
 
+    /// Global relocalisation: candidates, scene ranking, RANSAC (or, with fewer
+    /// than `min_live_instances` objects in view, the room's shape alone), ICP
+    /// verification. Returns the best verified hypothesis when it is
+    /// unambiguous.
     fn relocalise(
         &mut self,
         queries: &[LiveQuery],
         live: &LiveSurface,
         pending: &[usize],
     ) -> Option<VerifiedHypothesis> {
-        if queries.len() < self.cfg.min_live_instances {
+        // Too few objects in view for RANSAC: the room's shape alone, each of
+        // its poses placed or checked by the objects there are.
+        let few = queries.len() < self.cfg.min_live_instances;
+        if queries.is_empty() || (few && queries.len() < self.cfg.shape_min_live_instances) {
             return None;
         }
         let candidates = find_candidates(&self.index, queries, &self.cfg.matching);
@@ -589,6 +594,13 @@ impl Relocaliser {
                 self.cfg.scene_k,
                 self.cfg.scene_min_similarity,
             );
+            let before = verified.len();
+            if few {
+                let dirs = live_dirs.get_or_insert_with(|| self.live_directions(live));
+                shape_budget -=
+                    self.shape_round(scene, &corr, live, dirs, shape_budget, &mut verified);
+                continue;
+            }
             let outcome = match find_hypotheses(&corr, &self.cfg.ransac) {
                 Ok(o) => o,
                 Err(e) => {
@@ -596,7 +608,6 @@ impl Relocaliser {
                     continue;
                 }
             };
-            let before = verified.len();
             for h in outcome.hypotheses.iter().take(self.cfg.verify_per_scene) {
                 if let Some(v) =
                     self.verify_hypothesis(scene, &h.T_map_session, h.inliers.len(), live)

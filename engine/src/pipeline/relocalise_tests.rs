@@ -501,3 +501,56 @@ fn every_pending_scene_is_tried_with_the_ranked_ones_and_those_in_turn() {
     // A pending scene that is also ranked first is tried once; the turn goes on.
     assert_eq!(r.scenes_to_try(&[3], &[3]), vec![3, 1]);
 }
+
+#[test]
+fn two_objects_by_one_wall_place_the_room_shape_along_it() {
+    // A 6 x 4 m room; the device sees a strip of floor along one long wall,
+    // that wall, and the two objects standing by it: too few objects for
+    // RANSAC, and a structure that leaves the position along the wall free.
+    let map = room(&[
+        (Point3::new(-1.5, -1.6, 0.4), Vector3::new(0.8, 0.6, 0.8)),
+        (Point3::new(0.8, -1.7, 0.25), Vector3::new(0.5, 0.4, 0.5)),
+        (Point3::new(1.5, 1.3, 0.5), Vector3::new(1.0, 0.8, 1.0)),
+    ]);
+    let truth = Pose::from_parts(
+        nalgebra::Translation3::new(3.0, -1.0, 0.5),
+        nalgebra::UnitQuaternion::from_euler_angles(0.4, -0.2, 1.1),
+    );
+    let mut seen = map.clone();
+    seen.instances.truncate(2);
+    let (sp, sn): (Vec<_>, Vec<_>) = map
+        .structure_points
+        .iter()
+        .zip(&map.structure_normals)
+        .filter(|(p, _)| p.y < -0.8 && p.x.abs() < 2.5)
+        .map(|(p, n)| (*p, *n))
+        .unzip();
+    seen.structure_points = sp;
+    seen.structure_normals = sn;
+    let (live, queries) = moved_view(&seen, &truth.inverse(), &[], Vector3::zeros());
+    assert_eq!(queries.len(), 2);
+    // Such rounds try nothing when told so, and the full room-shape
+    // hypotheses alone find nothing: the view fixes only two axes.
+    let none_below_three = EngineConfig {
+        shape_min_live_instances: 3,
+        ..EngineConfig::default()
+    };
+    assert_eq!(
+        relocaliser_with(map.clone(), none_below_three).relocalise(&queries, &live, &[]),
+        None
+    );
+    let unpinned = EngineConfig {
+        pinned_shape_hypotheses: false,
+        ..EngineConfig::default()
+    };
+    assert_eq!(
+        relocaliser_with(map.clone(), unpinned).relocalise(&queries, &live, &[]),
+        None
+    );
+    let fix = relocaliser(map)
+        .relocalise(&queries, &live, &[])
+        .expect("a pose placed along the wall by the objects");
+    let e = crate::eval::pose_error(&fix.T_map_session, &truth);
+    assert!(e.within(0.05, 2.0), "{e:?} {fix:?}");
+    assert_eq!(fix.inliers, 2, "{fix:?}");
+}

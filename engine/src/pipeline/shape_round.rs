@@ -1,6 +1,7 @@
 //! The room-shape part of a relocalisation round: pose hypotheses from the live
-//! structure alone ([`crate::localise::room_shape`]), checked against the
-//! objects in view and verified like every other.
+//! structure alone ([`crate::localise::room_shape`]), or from the structure and
+//! one object where the structure leaves the pose free along one direction,
+//! checked against the objects in view and verified like every other.
 
 use std::sync::Arc;
 
@@ -34,19 +35,31 @@ impl Relocaliser {
         let usable = self.cfg.shape_hypotheses_per_scene > 0
             && live.structure.points.len() >= self.cfg.structure_verify_min_points
             && live.structure.normals.len() == live.structure.points.len()
-            && live_dirs.len() >= 3;
+            && live_dirs.len() >= 2;
         if budget == 0 || corr.is_empty() || !usable {
             return 0;
         }
         let (Some(shape), Some(target)) = (self.room_shape(scene), self.target(scene)) else {
             return 0;
         };
-        let hyps = shape.hypotheses(
+        let mut hyps = shape.hypotheses(
             &live.structure.points,
             &live.structure.normals,
             live_dirs,
             &self.cfg.shape,
         );
+        let pinned = hyps.is_empty() && self.cfg.pinned_shape_hypotheses;
+        if pinned {
+            // Walls along one direction only: an object in view places the
+            // pose along them.
+            hyps = shape.pinned_hypotheses(
+                &live.structure.points,
+                &live.structure.normals,
+                live_dirs,
+                corr,
+                &self.cfg.shape,
+            );
+        }
         log::trace!(
             "scene {scene}: {} room-shape hypotheses, scores {:?}",
             hyps.len(),
@@ -69,6 +82,15 @@ impl Relocaliser {
             }
             used += 1;
             if let Some(mut v) = self.verify_hypothesis(scene, &h.T_map_session, agreeing, live) {
+                // Walls along one direction fit almost any room somewhere:
+                // along them, the objects are all the evidence there is.
+                if pinned && v.object_fitness < self.cfg.pinned_min_object_fitness {
+                    log::trace!(
+                        "pinned hypothesis of scene {scene}: object fitness {:.2}, dropped",
+                        v.object_fitness
+                    );
+                    continue;
+                }
                 v.inliers = inliers_of(&v.T_map_session, corr, &self.cfg.ransac).len();
                 log::trace!(
                     "room-shape hypothesis of scene {scene} (score {:.2}) verified: {v:?}",
