@@ -8,6 +8,7 @@ use nalgebra::{Point3, Vector3};
 use super::*;
 use crate::db::{DbInstance, Scene, SceneDatabase};
 use crate::encode::Modality;
+use crate::localise::state::StateConfig;
 use crate::localise::verify::LiveSample;
 use crate::test_shapes::{box_instance, box_surface};
 
@@ -449,9 +450,23 @@ fn a_persisting_candidate_needs_the_surface_to_single_it_out() {
         (Point3::new(-1.5, 1.3, 0.6), Vector3::new(1.6, 0.8, 1.2)),
     ]);
     let live = live_of(&odd);
-    let mut r = relocaliser(odd);
+    // The engine leaves persistence off (see `EngineConfig::default`); the
+    // mechanism is tested with it on.
+    let cfg = EngineConfig {
+        state: StateConfig {
+            persistent_rounds: 12,
+            ..EngineConfig::default().state
+        },
+        ..EngineConfig::default()
+    };
+    assert!(
+        !EngineConfig::default()
+            .state
+            .admits_persistent(&weak(0.0, 0.6))
+    );
+    let mut r = relocaliser_with(odd, cfg.clone());
     let best = weak(0.0, 0.6);
-    assert!(EngineConfig::default().state.admits_persistent(&best));
+    assert!(cfg.state.admits_persistent(&best));
     assert_eq!(
         r.persisting_candidate(std::slice::from_ref(&best), &live),
         Some(best.clone())
@@ -483,7 +498,7 @@ fn a_persisting_candidate_needs_the_surface_to_single_it_out() {
         (Point3::new(2.0, 1.2, 0.45), Vector3::new(0.8, 0.5, 0.9)),
     ]);
     let live = live_of(&symmetric);
-    let mut r = relocaliser(symmetric);
+    let mut r = relocaliser_with(symmetric, cfg);
     assert_eq!(r.persisting_candidate(&[best], &live), None);
 }
 
