@@ -562,9 +562,19 @@ fn two_objects_by_one_wall_place_the_room_shape_along_it() {
         relocaliser_with(map.clone(), unpinned).relocalise(&queries, &live, &[]),
         None
     );
+    // A pinned pose counts only with the objects' fitness at its gate.
+    let strict = EngineConfig {
+        pinned_min_object_fitness: 1.01,
+        ..EngineConfig::default()
+    };
+    assert_eq!(
+        relocaliser_with(map.clone(), strict).relocalise(&queries, &live, &[]),
+        None
+    );
     let fix = relocaliser(map)
         .relocalise(&queries, &live, &[])
         .expect("a pose placed along the wall by the objects");
+    assert!(fix.object_fitness >= EngineConfig::default().pinned_min_object_fitness);
     let e = crate::eval::pose_error(&fix.T_map_session, &truth);
     assert!(e.within(0.05, 2.0), "{e:?} {fix:?}");
     assert_eq!(fix.inliers, 2, "{fix:?}");
