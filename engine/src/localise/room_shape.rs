@@ -326,8 +326,7 @@ impl RoomShape {
         if !spans_space(&live_dirs.iter().map(|d| d.dir).collect::<Vec<_>>()) {
             return Vec::new();
         }
-        let stride = live_points.len().div_ceil(cfg.check_points.max(1)).max(1);
-        let check: Vec<Point3<f32>> = live_points.iter().step_by(stride).copied().collect();
+        let check = check_sample(live_points, cfg);
         if check.is_empty() {
             return Vec::new();
         }
@@ -347,14 +346,11 @@ impl RoomShape {
                 let Some(t) = solve_translation(&dirs, &shifts) else {
                     continue;
                 };
-                let pose = Pose::from_parts(Translation3::from(t), rotation);
-                let score = self.score(&check, &pose);
-                if score >= cfg.min_score {
-                    out.push(ShapeHypothesis {
-                        T_map_session: pose,
-                        score,
-                    });
-                }
+                out.extend(self.checked(
+                    &check,
+                    Pose::from_parts(Translation3::from(t), rotation),
+                    cfg,
+                ));
             }
         }
         out.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -393,8 +389,7 @@ impl RoomShape {
         if anchors.is_empty() || spans_space(&live_axes) {
             return Vec::new();
         }
-        let stride = live_points.len().div_ceil(cfg.check_points.max(1)).max(1);
-        let check: Vec<Point3<f32>> = live_points.iter().step_by(stride).copied().collect();
+        let check = check_sample(live_points, cfg);
         if check.is_empty() {
             return Vec::new();
         }
@@ -430,14 +425,11 @@ impl RoomShape {
                     }) {
                         continue;
                     }
-                    let pose = Pose::from_parts(Translation3::from(t), rotation);
-                    let score = self.score(&check, &pose);
-                    if score >= cfg.min_score {
-                        out.push(ShapeHypothesis {
-                            T_map_session: pose,
-                            score,
-                        });
-                    }
+                    out.extend(self.checked(
+                        &check,
+                        Pose::from_parts(Translation3::from(t), rotation),
+                        cfg,
+                    ));
                 }
             }
         }
@@ -471,14 +463,23 @@ impl RoomShape {
             .collect()
     }
 
-    /// Share of `check` (session frame) that `pose` puts near the map's
-    /// structure.
-    fn score(&self, check: &[Point3<f32>], pose: &Pose) -> f32 {
+    /// `pose` as a hypothesis when it puts at least `min_score` of `check`
+    /// (session frame) near the map's structure (the 3-D check).
+    fn checked(
+        &self,
+        check: &[Point3<f32>],
+        pose: Pose,
+        cfg: &ShapeConfig,
+    ) -> Option<ShapeHypothesis> {
         let near = check
             .iter()
             .filter(|p| self.near.contains(&(pose * *p)))
             .count();
-        near as f32 / check.len().max(1) as f32
+        let score = near as f32 / check.len().max(1) as f32;
+        (score >= cfg.min_score).then_some(ShapeHypothesis {
+            T_map_session: pose,
+            score,
+        })
     }
 }
 
@@ -489,6 +490,13 @@ struct Axis {
     dir: Vector3<f32>,
     points: f32,
     shifts: Vec<(f32, f32)>,
+}
+
+/// The live structure points the 3-D check uses: every few, at most
+/// `check_points`.
+fn check_sample(live_points: &[Point3<f32>], cfg: &ShapeConfig) -> Vec<Point3<f32>> {
+    let stride = live_points.len().div_ceil(cfg.check_points.max(1)).max(1);
+    live_points.iter().step_by(stride).copied().collect()
 }
 
 /// The shifts (one per axis, in the order of `axes`) of every combination of

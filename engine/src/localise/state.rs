@@ -144,8 +144,8 @@ pub struct StateConfig {
     /// low score needs ([`StateConfig::weakly_admitted`]): a bedroom of the
     /// same shape with furniture where the live view has some fits about as
     /// well as the true room whose bed moved (one inlier, surface 0.8,
-    /// structure 0.97, objects 0.4), so such a pose must keep agreeing as
-    /// long as one that persists below the gates.
+    /// structure 0.97, objects 0.4), so such a pose must keep agreeing for
+    /// as many rounds as `persistent_rounds` asks by default.
     pub shape_weak_confirmations: usize,
     /// A hypothesis below the object-fitness or score gates (the objects in
     /// view mostly moved) still becomes the fix when it is the best of this

@@ -544,31 +544,30 @@ fn two_objects_by_one_wall_place_the_room_shape_along_it() {
     seen.structure_normals = sn;
     let (live, queries) = moved_view(&seen, &truth.inverse(), &[], Vector3::zeros());
     assert_eq!(queries.len(), 2);
+    let pose_with =
+        |cfg: EngineConfig| relocaliser_with(map.clone(), cfg).relocalise(&queries, &live, &[]);
     // Such rounds try nothing when told so, and the full room-shape
     // hypotheses alone find nothing: the view fixes only two axes.
-    let none_below_three = EngineConfig {
-        shape_min_live_instances: 3,
-        ..EngineConfig::default()
-    };
     assert_eq!(
-        relocaliser_with(map.clone(), none_below_three).relocalise(&queries, &live, &[]),
+        pose_with(EngineConfig {
+            shape_min_live_instances: 3,
+            ..EngineConfig::default()
+        }),
         None
     );
-    let unpinned = EngineConfig {
-        pinned_shape_hypotheses: false,
-        ..EngineConfig::default()
-    };
     assert_eq!(
-        relocaliser_with(map.clone(), unpinned).relocalise(&queries, &live, &[]),
+        pose_with(EngineConfig {
+            pinned_shape_hypotheses: false,
+            ..EngineConfig::default()
+        }),
         None
     );
     // A pinned pose counts only with the objects' fitness at its gate.
-    let strict = EngineConfig {
-        pinned_min_object_fitness: 1.01,
-        ..EngineConfig::default()
-    };
     assert_eq!(
-        relocaliser_with(map.clone(), strict).relocalise(&queries, &live, &[]),
+        pose_with(EngineConfig {
+            pinned_min_object_fitness: 1.01,
+            ..EngineConfig::default()
+        }),
         None
     );
     let fix = relocaliser(map)
