@@ -42,9 +42,14 @@ pub struct ShapeConfig {
     /// A live plane lies on a map plane when their offsets differ by at most
     /// this, metres.
     pub plane_match_m: f32,
-    /// Least share of an axis's points for a peak of the offsets to count as a
-    /// plane.
+    /// Least share of an axis's points for a peak of the live offsets to count
+    /// as a plane.
     pub min_plane_share: f32,
+    /// The same for the map's offsets. The map holds the whole room, so a
+    /// small face of it (a doorway's side, a recess) is a small share of the
+    /// map's points along its axis, yet may be the only plane along that axis
+    /// in a view.
+    pub map_min_plane_share: f32,
     /// Best shifts kept per axis (more when more are as good as the best).
     pub shifts_per_axis: usize,
     /// Least share of the live plane points the hypothesis lays onto map planes.
@@ -82,6 +87,7 @@ impl Default for ShapeConfig {
             bin_m: 0.05,
             plane_match_m: 0.08,
             min_plane_share: 0.1,
+            map_min_plane_share: 0.03,
             shifts_per_axis: 2,
             min_plane_score: 0.8,
             cell_m: 0.1,
@@ -302,8 +308,12 @@ impl RoomShape {
         cfg: &ShapeConfig,
     ) -> RoomShape {
         let axes: Vec<Vector3<f32>> = dirs.iter().map(|d| d.dir).collect();
+        let map_cfg = ShapeConfig {
+            min_plane_share: cfg.map_min_plane_share,
+            ..cfg.clone()
+        };
         RoomShape {
-            planes: axis_planes(points, normals, &axes, cfg),
+            planes: axis_planes(points, normals, &axes, &map_cfg),
             near: NearCells::new(points, cfg.cell_m, 1),
             dirs,
         }
@@ -754,6 +764,91 @@ mod tests {
         assert!(free.x.abs() > 0.999, "{free:?}");
         assert!(free_direction(&[Vector3::z(), Vector3::y(), Vector3::x()]).is_none());
         assert!(free_direction(&[Vector3::z()]).is_none());
+    }
+
+    /// A 6 m x 4 m room with a doorway in its wall at x = 6 (y from 1.0 to
+    /// 1.9, 2.1 m high) onto a passage 1 m deep: the passage's two sides and
+    /// the wall at its end, seen through the doorway. Floor, walls and ceiling sampled every 10 cm;
+    /// `keep` filters what the live view sees by point and normal.
+    fn doorway_room(
+        keep: impl Fn(&Point3<f32>, &Vector3<f32>) -> bool,
+    ) -> (Vec<Point3<f32>>, Vec<Vector3<f32>>) {
+        let (mut p, mut n) = (Vec::new(), Vec::new());
+        let mut push = |q: Point3<f32>, m: Vector3<f32>| {
+            if keep(&q, &m) {
+                p.push(q);
+                n.push(m);
+            }
+        };
+        let in_door = |y: f32, z: f32| (1.0..=1.9).contains(&y) && z <= 2.1;
+        for i in 0..=60 {
+            for j in 0..=40 {
+                let (x, y) = (i as f32 * 0.1, j as f32 * 0.1);
+                push(Point3::new(x, y, 0.0), Vector3::z());
+                push(Point3::new(x, y, 2.6), -Vector3::z());
+            }
+        }
+        for k in 0..=26 {
+            let z = k as f32 * 0.1;
+            for i in 0..=60 {
+                let x = i as f32 * 0.1;
+                push(Point3::new(x, 0.0, z), Vector3::y());
+                push(Point3::new(x, 4.0, z), -Vector3::y());
+            }
+            for j in 0..=40 {
+                let y = j as f32 * 0.1;
+                push(Point3::new(0.0, y, z), Vector3::x());
+                if !in_door(y, z) {
+                    push(Point3::new(6.0, y, z), -Vector3::x());
+                } else {
+                    push(Point3::new(7.0, y, z), -Vector3::x());
+                }
+            }
+            if z <= 2.1 {
+                for i in 1..10 {
+                    let x = 6.0 + i as f32 * 0.1;
+                    push(Point3::new(x, 1.0, z), Vector3::y());
+                    push(Point3::new(x, 1.9, z), -Vector3::y());
+                }
+            }
+        }
+        (p, n)
+    }
+
+    #[test]
+    fn a_doorway_side_places_the_pose_along_the_wall() {
+        let cfg = ShapeConfig::default();
+        let (mp, mn) = doorway_room(|_, _| true);
+        // The view: the floor and the wall by the door, the door's near side
+        // and the wall behind it; no other wall along y.
+        let (lp, ln) = doorway_room(|q, m| {
+            q.x > 4.0 && q.y > 0.3 && q.y < 3.0 && q.z < 2.0 && (m.y.abs() < 0.5 || q.y < 1.5)
+        });
+        let truth = Pose::from_parts(
+            Translation3::new(-2.0, 3.0, 0.7),
+            UnitQuaternion::from_euler_angles(0.1, 0.2, -1.1),
+        );
+        let session = truth.inverse();
+        let sp: Vec<Point3<f32>> = lp.iter().map(|p| session * p).collect();
+        let sn: Vec<Vector3<f32>> = ln.iter().map(|n| session.rotation * n).collect();
+        let near_truth = |hyps: &[ShapeHypothesis]| {
+            hyps.iter().any(|h| {
+                let d = h.T_map_session * truth.inverse();
+                d.translation.vector.norm() < 0.05 && d.rotation.angle() < 0.01
+            })
+        };
+        // The door's sides are a few per cent of the map's points along y:
+        // counted as map planes only at the map's own, lower share.
+        let room = prepared(&mp, &mn, &cfg);
+        let hyps = room.hypotheses(&sp, &sn, &dirs(&sn), &cfg);
+        assert!(near_truth(&hyps[..1]), "{hyps:?}");
+        let as_live = ShapeConfig {
+            map_min_plane_share: cfg.min_plane_share,
+            ..cfg.clone()
+        };
+        let room = prepared(&mp, &mn, &as_live);
+        let hyps = room.hypotheses(&sp, &sn, &dirs(&sn), &as_live);
+        assert!(!near_truth(&hyps), "{hyps:?}");
     }
 
     #[test]
