@@ -215,9 +215,11 @@ impl Relocaliser {
         match fix {
             Some(fix) => {
                 let refined = self.verify(fix.scene, &fix.T_map_session, fix.inliers, source);
-                let ok = refined
-                    .as_ref()
-                    .is_some_and(|r| r.fitness >= self.cfg.track_min_fitness);
+                let ok = refined.as_ref().is_some_and(|r| {
+                    r.fitness >= self.cfg.track_min_fitness
+                        && r.structure_fitness
+                            .is_none_or(|f| f >= self.cfg.track_min_structure)
+                });
                 if ok {
                     (refined, Some(true))
                 } else {

@@ -578,3 +578,47 @@ fn two_objects_by_one_wall_place_the_room_shape_along_it() {
     assert!(e.within(0.05, 2.0), "{e:?} {fix:?}");
     assert_eq!(fix.inliers, 2, "{fix:?}");
 }
+
+#[test]
+fn a_fix_whose_walls_no_longer_agree_fails_its_re_verification() {
+    let objects = [
+        (Point3::new(-2.0, -1.2, 0.45), Vector3::new(0.8, 0.5, 0.9)),
+        (Point3::new(1.5, 1.0, 0.6), Vector3::new(1.6, 0.8, 1.2)),
+    ];
+    let map = room(&objects);
+    let cfg = EngineConfig {
+        coarse_min_agreement: 0.0,
+        ..EngineConfig::default()
+    };
+    let mut r = relocaliser_with(map.clone(), cfg.clone());
+    let fix = r.verify(0, &Pose::identity(), 3, &live_of(&map)).unwrap();
+    let round = |r: &mut Relocaliser, surface: LiveSurface| {
+        let input = RoundInput {
+            queries: Vec::new(),
+            surface,
+        };
+        r.round(Some(&fix), &[], &input).1
+    };
+    // The mapped room: the fix still verifies.
+    assert_eq!(round(&mut r, live_of(&map)), Some(true));
+    // The same objects in a room 4 m longer: the floor, the long walls and
+    // the objects still agree well enough to keep the fix by the surface
+    // alone, the end walls do not.
+    let other = || live_of(&room_of_size(Vector3::new(10.0, 4.0, 2.5), &objects));
+    let v = r.verify(0, &Pose::identity(), 3, &other()).unwrap();
+    assert!(v.fitness >= cfg.track_min_fitness, "{v:?}");
+    assert!(
+        v.structure_fitness.unwrap() < cfg.track_min_structure,
+        "{v:?}"
+    );
+    assert_eq!(round(&mut r, other()), Some(false));
+    // With no structure gate it would still count as verified.
+    let mut lax = relocaliser_with(
+        map,
+        EngineConfig {
+            track_min_structure: 0.0,
+            ..cfg
+        },
+    );
+    assert_eq!(round(&mut lax, other()), Some(true));
+}
