@@ -567,6 +567,15 @@ mod tests {
         }
     }
 
+    /// Rounds of `h` alone until the fix (at most 50), `None` if never.
+    fn rounds_to_fix(cfg: &StateConfig, h: &VerifiedHypothesis) -> Option<usize> {
+        let mut l = Localiser::new(cfg.clone());
+        (1..=50).find(|_| {
+            l.update(Some(h.clone()), None);
+            l.state() == TrackingState::Localised
+        })
+    }
+
     #[test]
     fn a_room_of_another_shape_never_fixes() {
         // Objects agree, the walls do not: no fix, however often it repeats.
@@ -852,13 +861,6 @@ mod tests {
             min_object_fitness: 0.4,
             ..StateConfig::default()
         };
-        let rounds_to_fix = |cfg: &StateConfig, h: &VerifiedHypothesis| {
-            let mut l = Localiser::new(cfg.clone());
-            (1..=30).find(|_| {
-                l.update(Some(h.clone()), None);
-                l.state() == TrackingState::Localised
-            })
-        };
         // Seed 707 room_000, session seed 2023: a quarter-turned pose of the
         // right bedroom with three inliers, surface 0.61, objects 0.41,
         // structure 0.85.
@@ -921,12 +923,7 @@ mod tests {
         let doorway = view(0.89, 0.78, 0.88, 1);
         assert!(cfg.admits(&doorway));
         assert!(!cfg.weakly_admitted(&doorway));
-        let mut l = Localiser::new(cfg.clone());
-        let rounds = (1..=20).find(|_| {
-            l.update(Some(doorway.clone()), None);
-            l.state() == TrackingState::Localised
-        });
-        assert_eq!(rounds, Some(cfg.confirmations));
+        assert_eq!(rounds_to_fix(&cfg, &doorway), Some(cfg.confirmations));
         // Less of the objects, the surface or the walls, or no inlier: no
         // (the nearest wrong poses of six seeds: objects 0.4-0.51 with
         // structure 0.83-0.98, or objects 0.68-0.77 with surface 0.62-0.75
@@ -1005,13 +1002,6 @@ mod tests {
         assert!(cfg.weakly_admitted(&room(0.85, Some(0.98), 1)));
         let needed = cfg.shape_weak_confirmations;
         assert!(needed > cfg.confirmations);
-        let rounds_to_fix = |cfg: &StateConfig, h: &VerifiedHypothesis| {
-            let mut l = Localiser::new(cfg.clone());
-            (1..=50).find(|_| {
-                l.update(Some(h.clone()), None);
-                l.state() == TrackingState::Localised
-            })
-        };
         assert_eq!(
             rounds_to_fix(&cfg, &room(0.85, Some(0.98), 1)),
             Some(needed)

@@ -181,20 +181,30 @@ fn a_room_with_an_odd_object_out_has_no_close_turned_rival() {
     }
 }
 
-#[test]
-fn the_walls_of_a_room_of_another_shape_do_not_agree() {
-    let objects = [
+/// The two objects of the walls tests: a cabinet and a table.
+fn two_objects() -> [(Point3<f32>, Vector3<f32>); 2] {
+    [
         (Point3::new(-2.0, -1.2, 0.45), Vector3::new(0.8, 0.5, 0.9)),
         (Point3::new(1.5, 1.0, 0.6), Vector3::new(1.6, 0.8, 1.2)),
-    ];
-    let map = room(&objects);
-    // The coarse look before ICP may already refuse the larger room (most of
-    // its floor and walls are far from the map); let the pose through to test
-    // what the structure fitness says.
-    let cfg = EngineConfig {
+    ]
+}
+
+/// The default config, except that the coarse look before ICP lets every pose
+/// through: in a room of another shape it may already refuse the pose (most
+/// of its floor and walls are far from the map), and these tests ask what the
+/// structure fitness says.
+fn past_the_coarse_look() -> EngineConfig {
+    EngineConfig {
         coarse_min_agreement: 0.0,
         ..EngineConfig::default()
-    };
+    }
+}
+
+#[test]
+fn the_walls_of_a_room_of_another_shape_do_not_agree() {
+    let objects = two_objects();
+    let map = room(&objects);
+    let cfg = past_the_coarse_look();
     let mut r = relocaliser_with(map.clone(), cfg);
     // The mapped room itself: objects and walls agree.
     let same = r.verify(0, &Pose::identity(), 3, &live_of(&map)).unwrap();
@@ -282,10 +292,7 @@ fn idle_warming_builds_targets_until_the_cache_is_full() {
 
 #[test]
 fn a_gap_in_a_mapped_wall_does_not_count_against_the_structure() {
-    let objects = [
-        (Point3::new(-2.0, -1.2, 0.45), Vector3::new(0.8, 0.5, 0.9)),
-        (Point3::new(1.5, 1.0, 0.6), Vector3::new(1.6, 0.8, 1.2)),
-    ];
+    let objects = two_objects();
     let full = room(&objects);
     // The wall at y = -2 as the live structure (session frame = map frame).
     let wall: Vec<(Point3<f32>, Vector3<f32>)> = full
@@ -581,15 +588,9 @@ fn two_objects_by_one_wall_place_the_room_shape_along_it() {
 
 #[test]
 fn a_fix_whose_walls_no_longer_agree_fails_its_re_verification() {
-    let objects = [
-        (Point3::new(-2.0, -1.2, 0.45), Vector3::new(0.8, 0.5, 0.9)),
-        (Point3::new(1.5, 1.0, 0.6), Vector3::new(1.6, 0.8, 1.2)),
-    ];
+    let objects = two_objects();
     let map = room(&objects);
-    let cfg = EngineConfig {
-        coarse_min_agreement: 0.0,
-        ..EngineConfig::default()
-    };
+    let cfg = past_the_coarse_look();
     let mut r = relocaliser_with(map.clone(), cfg.clone());
     let fix = r.verify(0, &Pose::identity(), 3, &live_of(&map)).unwrap();
     let round = |r: &mut Relocaliser, surface: LiveSurface| {
