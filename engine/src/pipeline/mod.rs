@@ -167,6 +167,14 @@ pub struct EngineConfig {
     /// rival's fit is a part of the best one's, as where a corner of the room
     /// repeats, and the rest of the view decides).
     pub dominance_max_ratio: f32,
+    /// A dominance decision is narrow when the rival explains alone more than
+    /// this share of what the best explains alone (but no more than
+    /// `dominance_max_ratio`): the best is returned marked
+    /// [`crate::localise::state::VerifiedHypothesis::contested`], and the state
+    /// machine asks it for more agreeing rounds. A half-turned storage room
+    /// (seed 606, session seed 2017) won two rounds at 0.46 and 0.58 and was
+    /// the fix; true poses that win from the first rounds do so at 0.2-0.33.
+    pub dominance_clear_ratio: f32,
     /// Before a relocalisation result is returned, the pose turned half a turn
     /// about each of this many dominant surface directions of the room is verified
     /// too; one scoring `ambiguity_ratio` of the best makes the result ambiguous
@@ -275,6 +283,7 @@ impl Default for EngineConfig {
             ambiguity_ratio: 0.85,
             dominance_min_exclusive: 0.05,
             dominance_max_ratio: 0.6,
+            dominance_clear_ratio: 0.4,
             structure_verify_min_points: 200,
             symmetry_axes: 3,
             queue_capacity: 4,

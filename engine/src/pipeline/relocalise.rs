@@ -417,6 +417,7 @@ impl Relocaliser {
                     object_fitness,
                     structure_fitness,
                     anchor: centroid(&live.surface.points),
+                    contested: false,
                 })
             }
             Err(e) => {
@@ -670,7 +671,7 @@ impl Relocaliser {
                 ))
                 .collect::<Vec<_>>()
         );
-        let best = verified.first()?.clone();
+        let mut best = verified.first()?.clone();
         // A best hypothesis the state machine would not count needs no
         // ambiguity check of its own: the round offers at most a hypothesis
         // that may become the fix by persisting (with its own rival check).
@@ -701,6 +702,7 @@ impl Relocaliser {
             if !dominated {
                 return None;
             }
+            best.contested = only_rival > self.cfg.dominance_clear_ratio * only_best;
         }
         Some(best)
     }
