@@ -182,7 +182,8 @@ pub struct StateConfig {
     /// 2017, seed 606's storage room (symmetric by construction, furniture
     /// moved) was fixed turned half round after two rounds in which the turned
     /// pose explained a little more of the surface alone than the true one
-    /// (0.056 vs 0.026); from the fifth round on the true pose did.
+    /// (0.056 vs 0.026, 0.053 vs 0.031); from the seventh round on the true
+    /// pose was the best.
     pub contested_confirmations: usize,
     /// A hypothesis below the object-fitness or score gates (the objects in
     /// view mostly moved) still becomes the fix when it is the best of this
