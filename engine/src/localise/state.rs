@@ -63,13 +63,31 @@ pub struct VerifiedHypothesis {
     /// so the comparison does not depend on how far the session's origin lies
     /// from the data.
     pub anchor: Point3<f32>,
-    /// Whether a distinct pose scored within the ambiguity ratio of this one in
-    /// its round and lost only narrowly because this one explains more of the
-    /// live surface alone (a narrow dominance decision). In a room that looks
-    /// alike turned round the decision can flip from round to round, so the
-    /// state machine asks such a hypothesis for more agreeing rounds
+    /// How this hypothesis won over the closest distinct pose of its round
+    /// (see [`Rivalry`]); the state machine asks hypotheses that won narrowly
+    /// for more agreeing rounds.
+    pub rivalry: Rivalry,
+}
+
+/// How a round's best hypothesis stood against the closest distinct pose
+/// (another verified one, or the room turned round) that scored within the
+/// ambiguity ratio of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Rivalry {
+    /// No such rival, or the best explains clearly more of the live surface
+    /// alone than the rival does.
+    #[default]
+    Clear,
+    /// The best explains more of the live surface alone, but narrowly (a
+    /// narrow dominance decision). In a room that looks alike turned round
+    /// the decision can flip from round to round
     /// ([`StateConfig::contested_confirmations`]).
-    pub contested: bool,
+    Narrow,
+    /// Neither explains much more alone, and the rival is a pose of the same
+    /// room scoring within a margin below the best: one round does not
+    /// decide, a margin that holds round after round does
+    /// ([`StateConfig::margin_confirmations`]).
+    Margin,
 }
 
 impl VerifiedHypothesis {
@@ -177,14 +195,21 @@ pub struct StateConfig {
     pub low_score_confirmations: usize,
     /// See `low_score_confirmations`.
     pub low_min_score: f32,
-    /// Agreeing evaluations a contested hypothesis
-    /// ([`VerifiedHypothesis::contested`]) needs at least: with session seed
+    /// Agreeing evaluations a hypothesis that won narrowly by dominance
+    /// ([`Rivalry::Narrow`]) needs at least: with session seed
     /// 2017, seed 606's storage room (symmetric by construction, furniture
     /// moved) was fixed turned half round after two rounds in which the turned
     /// pose explained a little more of the surface alone than the true one
     /// (0.056 vs 0.026, 0.053 vs 0.031); from the seventh round on the true
     /// pose was the best.
     pub contested_confirmations: usize,
+    /// Agreeing evaluations a hypothesis that won by its margin over a pose of
+    /// the same room ([`Rivalry::Margin`]) needs at least: in seed 606's
+    /// storage room whose two halves look alike (room_006), the true pose led
+    /// its half-turned twin by 0.88-0.97 of its score in every round and was
+    /// never the fix; wrong poses that led their true twin never did by
+    /// more than 0.94.
+    pub margin_confirmations: usize,
     /// A hypothesis below the object-fitness or score gates (the objects in
     /// view mostly moved) still becomes the fix when it is the best of this
     /// many agreeing evaluations (misses as for candidates) with at least
@@ -282,6 +307,7 @@ impl Default for StateConfig {
             low_score_confirmations: 6,
             low_min_score: 0.45,
             contested_confirmations: 4,
+            margin_confirmations: 6,
             persistent_rounds: 12,
             persistent_min_inliers: 3,
             persistent_min_fitness: 0.5,
@@ -414,10 +440,10 @@ impl Localiser {
     /// Agreeing evaluations `h` needs to become the fix from Lost or Candidate.
     fn confirmations_for(&self, h: &VerifiedHypothesis) -> usize {
         let by_score = self.confirmations_by_score(h);
-        if h.contested {
-            by_score.max(self.cfg.contested_confirmations)
-        } else {
-            by_score
+        match h.rivalry {
+            Rivalry::Clear => by_score,
+            Rivalry::Narrow => by_score.max(self.cfg.contested_confirmations),
+            Rivalry::Margin => by_score.max(self.cfg.margin_confirmations),
         }
     }
 
@@ -590,7 +616,7 @@ mod tests {
             object_fitness: 0.7,
             structure_fitness: Some(0.9),
             anchor: Point3::origin(),
-            contested: false,
+            rivalry: Rivalry::Clear,
         }
     }
 
@@ -930,7 +956,7 @@ mod tests {
     }
 
     #[test]
-    fn a_pose_decided_over_a_close_rival_by_dominance_needs_more_agreeing_rounds() {
+    fn a_pose_that_wins_narrowly_over_a_close_rival_needs_more_agreeing_rounds() {
         let cfg = StateConfig::default();
         // Seed 606 room_009, session seed 2017: the storage room turned half
         // round, 4 inliers, surface 0.90, objects 0.76, structure 0.96 (sure
@@ -939,7 +965,7 @@ mod tests {
             fitness: 0.90,
             object_fitness: 0.76,
             structure_fitness: Some(0.96),
-            contested: true,
+            rivalry: Rivalry::Narrow,
             ..hyp(0, 0.0, 4)
         };
         assert!(cfg.contested_confirmations > cfg.confirmations);
@@ -949,7 +975,7 @@ mod tests {
         );
         // Uncontested, the same scores are sure.
         let clear = VerifiedHypothesis {
-            contested: false,
+            rivalry: Rivalry::Clear,
             ..turned.clone()
         };
         assert_eq!(rounds_to_fix(&cfg, &clear), Some(cfg.sure_confirmations));
@@ -964,6 +990,13 @@ mod tests {
         }
         l.update(Some(turned.clone()), None);
         assert_ne!(l.state(), TrackingState::Localised);
+        // A lead by a margin over a pose of the same room needs more still.
+        let margin = VerifiedHypothesis {
+            rivalry: Rivalry::Margin,
+            ..turned.clone()
+        };
+        assert!(cfg.margin_confirmations > cfg.contested_confirmations);
+        assert_eq!(rounds_to_fix(&cfg, &margin), Some(cfg.margin_confirmations));
         // A count the scores ask more of stays.
         let low = VerifiedHypothesis {
             object_fitness: 0.41,

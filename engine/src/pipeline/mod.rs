@@ -170,11 +170,21 @@ pub struct EngineConfig {
     /// A dominance decision is narrow when the rival explains alone more than
     /// this share of what the best explains alone (but no more than
     /// `dominance_max_ratio`): the best is returned marked
-    /// [`crate::localise::state::VerifiedHypothesis::contested`], and the state
-    /// machine asks it for more agreeing rounds. A half-turned storage room
+    /// [`crate::localise::state::Rivalry::Narrow`], and the state machine asks
+    /// it for more agreeing rounds. A half-turned storage room
     /// (seed 606, session seed 2017) won two rounds at 0.46 and 0.58 and was
     /// the fix; true poses that win from the first rounds do so at 0.2-0.33.
     pub dominance_clear_ratio: f32,
+    /// A rival of the same room that the best does not dominate but that
+    /// scores at most this share of the best's score leaves the best returned
+    /// marked [`crate::localise::state::Rivalry::Margin`] (the state
+    /// machine asks it for more agreeing rounds) instead of no result: the
+    /// margin of a room's pose over its turned twin holds round after round
+    /// (seed 606 room_006: 0.88-0.97, mostly 0.92-0.94), while wrong poses
+    /// that led their true twin did so by no more than 0.94 (606 room_003,
+    /// 009, 808 room_000, session seeds + 0, 1000, 2000). Below
+    /// `ambiguity_ratio` it has no effect (no rival is that close).
+    pub twin_margin_ratio: f32,
     /// Before a relocalisation result is returned, the pose turned half a turn
     /// about each of this many dominant surface directions of the room is verified
     /// too; one scoring `ambiguity_ratio` of the best makes the result ambiguous
@@ -284,6 +294,7 @@ impl Default for EngineConfig {
             dominance_min_exclusive: 0.05,
             dominance_max_ratio: 0.6,
             dominance_clear_ratio: 0.4,
+            twin_margin_ratio: 0.93,
             structure_verify_min_points: 200,
             symmetry_axes: 3,
             queue_capacity: 4,

@@ -18,7 +18,7 @@ use crate::fuse::voxel::VoxelKey;
 use crate::localise::correspondence::Correspondence;
 use crate::localise::pairs::{Direction, dominant_directions, pair_hypotheses};
 use crate::localise::room_shape::RoomShape;
-use crate::localise::state::VerifiedHypothesis;
+use crate::localise::state::{Rivalry, VerifiedHypothesis};
 use crate::localise::verify::{
     Agreement, LiveSample, VerificationTarget, agreement, agreement_mask,
 };
@@ -417,7 +417,7 @@ impl Relocaliser {
                     object_fitness,
                     structure_fitness,
                     anchor: centroid(&live.surface.points),
-                    contested: false,
+                    rivalry: Rivalry::Clear,
                 })
             }
             Err(e) => {
@@ -699,10 +699,19 @@ impl Relocaliser {
                 r.score(),
                 r.scene
             );
-            if !dominated {
+            best.rivalry = if dominated {
+                if only_rival > self.cfg.dominance_clear_ratio * only_best {
+                    Rivalry::Narrow
+                } else {
+                    Rivalry::Clear
+                }
+            } else if r.scene == best.scene
+                && r.score() <= self.cfg.twin_margin_ratio * best.score()
+            {
+                Rivalry::Margin
+            } else {
                 return None;
-            }
-            best.contested = only_rival > self.cfg.dominance_clear_ratio * only_best;
+            };
         }
         Some(best)
     }

@@ -8,7 +8,7 @@ use nalgebra::{Point3, Vector3};
 use super::*;
 use crate::db::{DbInstance, Scene, SceneDatabase};
 use crate::encode::Modality;
-use crate::localise::state::StateConfig;
+use crate::localise::state::{Rivalry, StateConfig};
 use crate::localise::verify::LiveSample;
 use crate::test_shapes::{box_instance, box_surface};
 
@@ -211,16 +211,51 @@ fn a_pose_its_turned_rival_loses_to_narrowly_is_contested() {
     };
     // A clear decision (the rival explains alone a quarter of what the best
     // does): not contested; a narrow one: contested.
-    assert!(!fix_with(&cfg, &s).contested);
+    assert_eq!(fix_with(&cfg, &s).rivalry, Rivalry::Clear);
     let narrow = EngineConfig {
         dominance_clear_ratio: 0.1,
         ..cfg.clone()
     };
-    assert!(fix_with(&narrow, &s).contested);
+    assert_eq!(fix_with(&narrow, &s).rivalry, Rivalry::Narrow);
     // A large odd object leaves the turned pose no rival: not contested.
     odd.pop();
     odd.push((Point3::new(-1.5, -0.2, 0.6), Vector3::new(1.6, 0.8, 1.2)));
-    assert!(!fix_with(&narrow, &room(&odd)).contested);
+    assert_eq!(fix_with(&narrow, &room(&odd)).rivalry, Rivalry::Clear);
+}
+
+#[test]
+fn a_pose_that_leads_its_turned_twin_by_a_margin_is_returned_marked() {
+    let size = Vector3::new(0.8, 0.5, 0.9);
+    let small = Vector3::new(0.4, 0.4, 0.6);
+    // The symmetric room with an odd object out of side `odd`: too small for
+    // dominance (what only the true pose explains is under 5 % of the
+    // surface), but the turned pose scores 0.86 of the true one with a
+    // 0.5 m box, 0.93 with a 0.3 m one.
+    let with_odd = |odd: f32| {
+        room(&[
+            (Point3::new(-2.0, -1.2, 0.45), size),
+            (Point3::new(2.0, 1.2, 0.45), size),
+            (Point3::new(-1.0, 1.3, 0.3), small),
+            (Point3::new(1.0, -1.3, 0.3), small),
+            (Point3::new(-0.2, 1.6, odd / 2.0), Vector3::repeat(odd)),
+        ])
+    };
+    let round = |s: &Scene, cfg: EngineConfig| {
+        relocaliser_with(s.clone(), cfg).relocalise(&queries_of(s), &live_of(s), &[])
+    };
+    let s = with_odd(0.5);
+    let fix = round(&s, EngineConfig::default()).expect("a pose");
+    let e = crate::eval::pose_error(&fix.T_map_session, &Pose::identity());
+    assert!(e.within(0.05, 2.0), "{e:?}");
+    assert_eq!(fix.rivalry, Rivalry::Margin);
+    // Without the margin rule: no pose from this round.
+    let no_margin = EngineConfig {
+        twin_margin_ratio: 0.0,
+        ..EngineConfig::default()
+    };
+    assert_eq!(round(&s, no_margin), None);
+    // A margin too small: no pose either.
+    assert_eq!(round(&with_odd(0.3), EngineConfig::default()), None);
 }
 
 /// The two objects of the walls tests: a cabinet and a table.
@@ -493,7 +528,7 @@ fn a_persisting_candidate_needs_the_surface_to_single_it_out() {
         object_fitness: 0.1,
         structure_fitness: Some(0.9),
         anchor: Point3::origin(),
-        contested: false,
+        rivalry: Rivalry::Clear,
     };
     let odd = room(&[
         (Point3::new(-2.0, -1.2, 0.45), Vector3::new(0.8, 0.5, 0.9)),
