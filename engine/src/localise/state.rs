@@ -205,10 +205,10 @@ pub struct StateConfig {
     pub contested_confirmations: usize,
     /// Agreeing evaluations a hypothesis that won by its margin over a pose of
     /// the same room ([`Rivalry::Margin`]) needs at least: in seed 606's
-    /// storage room whose two halves look alike (room_006), the true pose led
-    /// its half-turned twin by 0.88-0.97 of its score in every round and was
-    /// never the fix; wrong poses that led their true twin never did by
-    /// more than 0.94.
+    /// storage room whose two halves look alike (room_006), the true pose was
+    /// the best in every round, its half-turned twin scoring 0.88-0.97 of it,
+    /// and was never the fix; where a wrong pose led its true twin, the twin
+    /// scored at least 0.94 of it.
     pub margin_confirmations: usize,
     /// A hypothesis below the object-fitness or score gates (the objects in
     /// view mostly moved) still becomes the fix when it is the best of this

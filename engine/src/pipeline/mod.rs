@@ -180,9 +180,10 @@ pub struct EngineConfig {
     /// marked [`crate::localise::state::Rivalry::Margin`] (the state
     /// machine asks it for more agreeing rounds) instead of no result: the
     /// margin of a room's pose over its turned twin holds round after round
-    /// (seed 606 room_006: 0.88-0.97, mostly 0.92-0.94), while wrong poses
-    /// that led their true twin did so by no more than 0.94 (606 room_003,
-    /// 009, 808 room_000, session seeds + 0, 1000, 2000). Below
+    /// (seed 606 room_006: the twin at 0.88-0.97, mostly 0.92-0.94), while
+    /// where wrong poses led their true twin, the twin scored at least 0.94
+    /// of them (606 room_003, 009, 808 room_000, session seeds + 0, 1000,
+    /// 2000). Below
     /// `ambiguity_ratio` it has no effect (no rival is that close).
     pub twin_margin_ratio: f32,
     /// Before a relocalisation result is returned, the pose turned half a turn
