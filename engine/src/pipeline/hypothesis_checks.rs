@@ -4,7 +4,7 @@
 
 use super::EngineConfig;
 use crate::localise::IcpConfig;
-use crate::localise::state::VerifiedHypothesis;
+use crate::localise::state::{Rivalry, VerifiedHypothesis};
 
 /// Whether two verified poses are different answers: other scenes, or poses more
 /// than 0.3 m or 10° apart where the live data is.
@@ -65,6 +65,31 @@ pub(super) fn dominated(only_best: f32, only_rival: f32, cfg: &EngineConfig) -> 
     only_best >= cfg.dominance_min_exclusive && only_rival <= cfg.dominance_max_ratio * only_best
 }
 
+/// How `best` stands against `rival`, a distinct pose scoring within the
+/// ambiguity ratio of it, given the shares of the live surface only each
+/// explains (`exclusive`, best's first): dominated clearly or narrowly
+/// ([`EngineConfig::dominance_clear_ratio`]), led by a margin when the rival
+/// is a pose of the same room ([`EngineConfig::twin_margin_ratio`]), or
+/// `None` when the round decides nothing.
+pub(super) fn rivalry(
+    best: &VerifiedHypothesis,
+    rival: &VerifiedHypothesis,
+    (only_best, only_rival): (f32, f32),
+    cfg: &EngineConfig,
+) -> Option<Rivalry> {
+    if dominated(only_best, only_rival, cfg) {
+        Some(if only_rival > cfg.dominance_clear_ratio * only_best {
+            Rivalry::Narrow
+        } else {
+            Rivalry::Clear
+        })
+    } else if rival.scene == best.scene && rival.score() <= cfg.twin_margin_ratio * best.score() {
+        Some(Rivalry::Margin)
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +131,42 @@ mod tests {
         // Both explain the same points (a symmetric room): nothing decides.
         assert!(!dominated(0.0, 0.0, &cfg));
         assert!(!dominated(0.5 * min, 0.0, &cfg));
+    }
+
+    #[test]
+    fn a_rival_is_dominated_clearly_or_narrowly_or_led_by_a_margin_in_its_own_room() {
+        let cfg = EngineConfig::default();
+        let pose = |scene: usize, score: f32| VerifiedHypothesis {
+            scene,
+            T_map_session: crate::frame::Pose::identity(),
+            inliers: 4,
+            fitness: score,
+            object_fitness: score,
+            structure_fitness: Some(0.9),
+            anchor: nalgebra::Point3::origin(),
+            rivalry: Rivalry::Clear,
+        };
+        let best = pose(0, 0.8);
+        let (min, clear) = (cfg.dominance_min_exclusive, cfg.dominance_clear_ratio);
+        let twin = pose(0, 0.99 * best.score());
+        // Dominated: clearly, or narrowly (606 room_009: 0.056 vs 0.026).
+        let r = |ex: (f32, f32)| rivalry(&best, &twin, ex, &cfg);
+        assert_eq!(
+            r((2.0 * min, 0.5 * clear * 2.0 * min)),
+            Some(Rivalry::Clear)
+        );
+        assert_eq!(r((0.056, 0.026)), Some(Rivalry::Narrow));
+        // Not dominated, the twin as good: nothing decided.
+        assert_eq!(r((0.03, 0.02)), None);
+        // The twin at most the margin ratio of the best (606 room_006: 0.92):
+        // led by a margin; a rival in another room never is.
+        let behind = pose(0, cfg.twin_margin_ratio * best.score());
+        assert_eq!(
+            rivalry(&best, &behind, (0.03, 0.02), &cfg),
+            Some(Rivalry::Margin)
+        );
+        let elsewhere = pose(1, cfg.twin_margin_ratio * best.score());
+        assert_eq!(rivalry(&best, &elsewhere, (0.03, 0.02), &cfg), None);
     }
 
     #[test]

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use nalgebra::{Point3, Vector3};
 
 use super::EngineConfig;
-use super::hypothesis_checks::{distinct, dominated, exclusive_shares, split_at_final_radius};
+use super::hypothesis_checks::{
+    distinct, dominated, exclusive_shares, rivalry, split_at_final_radius,
+};
 use crate::db::{EmbeddingIndex, Scene, SceneDatabase};
 use crate::frame::{Pose, centroid};
 use crate::fuse::voxel::VoxelKey;
@@ -699,19 +701,7 @@ impl Relocaliser {
                 r.score(),
                 r.scene
             );
-            best.rivalry = if dominated {
-                if only_rival > self.cfg.dominance_clear_ratio * only_best {
-                    Rivalry::Narrow
-                } else {
-                    Rivalry::Clear
-                }
-            } else if r.scene == best.scene
-                && r.score() <= self.cfg.twin_margin_ratio * best.score()
-            {
-                Rivalry::Margin
-            } else {
-                return None;
-            };
+            best.rivalry = rivalry(&best, &r, (only_best, only_rival), &self.cfg)?;
         }
         Some(best)
     }
