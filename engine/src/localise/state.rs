@@ -620,6 +620,19 @@ mod tests {
         }
     }
 
+    /// A localiser after `agreeing` rounds of `h`, then one round more without
+    /// any hypothesis than `candidate_patience` allows.
+    fn after_a_lapse(cfg: &StateConfig, h: &VerifiedHypothesis, agreeing: usize) -> Localiser {
+        let mut l = Localiser::new(cfg.clone());
+        for _ in 0..agreeing {
+            l.update(Some(h.clone()), None);
+        }
+        for _ in 0..=cfg.candidate_patience {
+            l.update(None, None);
+        }
+        l
+    }
+
     /// Rounds of `h` alone until the fix (at most 50), `None` if never.
     fn rounds_to_fix(cfg: &StateConfig, h: &VerifiedHypothesis) -> Option<usize> {
         let mut l = Localiser::new(cfg.clone());
@@ -933,13 +946,7 @@ mod tests {
         };
         assert_eq!(rounds_to_fix(&cfg, &more), Some(cfg.confirmations));
         // A low-score pose that stops agreeing is never the fix.
-        let mut l = Localiser::new(cfg.clone());
-        for _ in 0..cfg.low_score_confirmations - 1 {
-            l.update(Some(few.clone()), None);
-        }
-        for _ in 0..=cfg.candidate_patience {
-            l.update(None, None);
-        }
+        let l = after_a_lapse(&cfg, &few, cfg.low_score_confirmations - 1);
         assert_ne!(l.state(), TrackingState::Localised);
         // Weakly admitted ones keep their own, larger count.
         let weak = VerifiedHypothesis {
@@ -981,13 +988,7 @@ mod tests {
         assert_eq!(rounds_to_fix(&cfg, &clear), Some(cfg.sure_confirmations));
         // Two contested rounds, then rounds that decide nothing (the rival
         // as good): dropped, never the fix.
-        let mut l = Localiser::new(cfg.clone());
-        for _ in 0..2 {
-            l.update(Some(turned.clone()), None);
-        }
-        for _ in 0..=cfg.candidate_patience {
-            l.update(None, None);
-        }
+        let mut l = after_a_lapse(&cfg, &turned, 2);
         l.update(Some(turned.clone()), None);
         assert_ne!(l.state(), TrackingState::Localised);
         // A lead by a margin over a pose of the same room needs more still.

@@ -181,81 +181,83 @@ fn a_room_with_an_odd_object_out_has_no_close_turned_rival() {
     }
 }
 
-#[test]
-fn a_pose_its_turned_rival_loses_to_narrowly_is_contested() {
+/// The symmetric room of the tests above (two pairs of identical objects,
+/// point-symmetric about the centre) with one more object, `extra`.
+fn symmetric_with(extra: (Point3<f32>, Vector3<f32>)) -> Scene {
     let size = Vector3::new(0.8, 0.5, 0.9);
     let small = Vector3::new(0.4, 0.4, 0.6);
-    // The symmetric room of the tests above with a small odd object out:
-    // turned round, the room explains the data almost as well (0.76 vs 0.89),
-    // and only what the true pose alone explains (the odd object, 2.7 % of
-    // the surface against 0.6 %) decides. Dominance is asked for 2 % here.
-    let mut odd = vec![
+    room(&[
         (Point3::new(-2.0, -1.2, 0.45), size),
         (Point3::new(2.0, 1.2, 0.45), size),
         (Point3::new(-1.0, 1.3, 0.3), small),
         (Point3::new(1.0, -1.3, 0.3), small),
-        (Point3::new(-0.2, 1.6, 0.25), Vector3::repeat(0.5)),
-    ];
+        extra,
+    ])
+}
+
+/// A cube of side `side` standing on the floor on one side of the room only.
+fn odd_cube(side: f32) -> (Point3<f32>, Vector3<f32>) {
+    (Point3::new(-0.2, 1.6, side / 2.0), Vector3::repeat(side))
+}
+
+/// The pose one relocalisation round in `s` gives (session frame = map frame).
+fn round_in(s: &Scene, cfg: EngineConfig) -> Option<VerifiedHypothesis> {
+    relocaliser_with(s.clone(), cfg).relocalise(&queries_of(s), &live_of(s), &[])
+}
+
+/// `round_in`'s pose, which must be the true one (the identity).
+fn true_pose_in(s: &Scene, cfg: EngineConfig) -> VerifiedHypothesis {
+    let fix = round_in(s, cfg).expect("a pose");
+    let e = crate::eval::pose_error(&fix.T_map_session, &Pose::identity());
+    assert!(e.within(0.05, 2.0), "{e:?}");
+    fix
+}
+
+#[test]
+fn a_pose_its_turned_rival_loses_to_narrowly_is_contested() {
+    // A 0.5 m odd cube: turned round, the room explains the data almost as
+    // well (0.76 vs 0.89), and only what the true pose alone explains (the
+    // cube, 2.7 % of the surface against 0.6 %) decides. Dominance is asked
+    // for 2 % here.
+    let s = symmetric_with(odd_cube(0.5));
     let cfg = EngineConfig {
         dominance_min_exclusive: 0.02,
         ..EngineConfig::default()
     };
-    let s = room(&odd);
-    let fix_with = |cfg: &EngineConfig, s: &Scene| {
-        let fix = relocaliser_with(s.clone(), cfg.clone())
-            .relocalise(&queries_of(s), &live_of(s), &[])
-            .expect("a pose");
-        let e = crate::eval::pose_error(&fix.T_map_session, &Pose::identity());
-        assert!(e.within(0.05, 2.0), "{e:?}");
-        fix
-    };
     // A clear decision (the rival explains alone a quarter of what the best
     // does): not contested; a narrow one: contested.
-    assert_eq!(fix_with(&cfg, &s).rivalry, Rivalry::Clear);
+    assert_eq!(true_pose_in(&s, cfg.clone()).rivalry, Rivalry::Clear);
     let narrow = EngineConfig {
         dominance_clear_ratio: 0.1,
-        ..cfg.clone()
+        ..cfg
     };
-    assert_eq!(fix_with(&narrow, &s).rivalry, Rivalry::Narrow);
+    assert_eq!(true_pose_in(&s, narrow.clone()).rivalry, Rivalry::Narrow);
     // A large odd object leaves the turned pose no rival: not contested.
-    odd.pop();
-    odd.push((Point3::new(-1.5, -0.2, 0.6), Vector3::new(1.6, 0.8, 1.2)));
-    assert_eq!(fix_with(&narrow, &room(&odd)).rivalry, Rivalry::Clear);
+    let large = symmetric_with((Point3::new(-1.5, -0.2, 0.6), Vector3::new(1.6, 0.8, 1.2)));
+    assert_eq!(true_pose_in(&large, narrow).rivalry, Rivalry::Clear);
 }
 
 #[test]
 fn a_pose_that_leads_its_turned_twin_by_a_margin_is_returned_marked() {
-    let size = Vector3::new(0.8, 0.5, 0.9);
-    let small = Vector3::new(0.4, 0.4, 0.6);
-    // The symmetric room with an odd object out of side `odd`: too small for
-    // dominance (what only the true pose explains is under 5 % of the
-    // surface), but the turned pose scores 0.86 of the true one with a
-    // 0.5 m box, 0.93 with a 0.3 m one.
-    let with_odd = |odd: f32| {
-        room(&[
-            (Point3::new(-2.0, -1.2, 0.45), size),
-            (Point3::new(2.0, 1.2, 0.45), size),
-            (Point3::new(-1.0, 1.3, 0.3), small),
-            (Point3::new(1.0, -1.3, 0.3), small),
-            (Point3::new(-0.2, 1.6, odd / 2.0), Vector3::repeat(odd)),
-        ])
-    };
-    let round = |s: &Scene, cfg: EngineConfig| {
-        relocaliser_with(s.clone(), cfg).relocalise(&queries_of(s), &live_of(s), &[])
-    };
-    let s = with_odd(0.5);
-    let fix = round(&s, EngineConfig::default()).expect("a pose");
-    let e = crate::eval::pose_error(&fix.T_map_session, &Pose::identity());
-    assert!(e.within(0.05, 2.0), "{e:?}");
-    assert_eq!(fix.rivalry, Rivalry::Margin);
+    // An odd cube too small for dominance (what only the true pose explains
+    // is under 5 % of the surface), but the turned pose scores 0.86 of the
+    // true one with a 0.5 m cube, 0.93 with a 0.3 m one.
+    let s = symmetric_with(odd_cube(0.5));
+    assert_eq!(
+        true_pose_in(&s, EngineConfig::default()).rivalry,
+        Rivalry::Margin
+    );
     // Without the margin rule: no pose from this round.
     let no_margin = EngineConfig {
         twin_margin_ratio: 0.0,
         ..EngineConfig::default()
     };
-    assert_eq!(round(&s, no_margin), None);
+    assert_eq!(round_in(&s, no_margin), None);
     // A margin too small: no pose either.
-    assert_eq!(round(&with_odd(0.3), EngineConfig::default()), None);
+    assert_eq!(
+        round_in(&symmetric_with(odd_cube(0.3)), EngineConfig::default()),
+        None
+    );
 }
 
 /// The two objects of the walls tests: a cabinet and a table.
