@@ -440,10 +440,25 @@ impl Localiser {
     /// Agreeing evaluations `h` needs to become the fix from Lost or Candidate.
     fn confirmations_for(&self, h: &VerifiedHypothesis) -> usize {
         let by_score = self.confirmations_by_score(h);
-        match h.rivalry {
-            Rivalry::Clear => by_score,
-            Rivalry::Narrow => by_score.max(self.cfg.contested_confirmations),
-            Rivalry::Margin => by_score.max(self.cfg.margin_confirmations),
+        by_score.max(self.rivalry_confirmations(h.rivalry))
+    }
+
+    /// Agreeing evaluations a hypothesis that won its round this way needs at
+    /// least (0: no more than its scores ask).
+    fn rivalry_confirmations(&self, r: Rivalry) -> usize {
+        match r {
+            Rivalry::Clear => 0,
+            Rivalry::Narrow => self.cfg.contested_confirmations,
+            Rivalry::Margin => self.cfg.margin_confirmations,
+        }
+    }
+
+    /// Of two rivalries, the one that asks for more agreeing evaluations.
+    fn stricter(&self, a: Rivalry, b: Rivalry) -> Rivalry {
+        if self.rivalry_confirmations(b) > self.rivalry_confirmations(a) {
+            b
+        } else {
+            a
         }
     }
 
@@ -582,7 +597,10 @@ impl Localiser {
     /// `candidate_patience` in a row drop it).
     fn tracked(&self, slot: Option<Pending>, h: Option<VerifiedHypothesis>) -> Option<Pending> {
         match (slot, h) {
-            (Some(mut p), Some(h)) if self.agree(&p.hyp, &h) => {
+            (Some(mut p), Some(mut h)) if self.agree(&p.hyp, &h) => {
+                // A round that found no close rival does not undo one that did:
+                // the rival may simply not have been proposed this time.
+                h.rivalry = self.stricter(p.hyp.rivalry, h.rivalry);
                 p.agreements += 1;
                 p.misses = 0;
                 p.hyp = h;
@@ -1004,6 +1022,47 @@ mod tests {
             ..turned.clone()
         };
         assert_eq!(rounds_to_fix(&cfg, &low), Some(cfg.low_score_confirmations));
+    }
+
+    #[test]
+    fn a_round_without_the_rival_does_not_undo_the_rounds_that_had_it() {
+        // Seed 909 room_009, session seed 71302: the meeting room turned half
+        // round led its true twin by a margin in the first rounds; in the
+        // fourth the twin was not proposed close enough, the round was clear
+        // and sure, and the turned pose was the fix after three agreements.
+        let cfg = StateConfig::default();
+        let margin = VerifiedHypothesis {
+            fitness: 0.90,
+            object_fitness: 0.79,
+            structure_fitness: Some(1.0),
+            rivalry: Rivalry::Margin,
+            ..hyp(0, 0.0, 7)
+        };
+        let clear = VerifiedHypothesis {
+            rivalry: Rivalry::Clear,
+            ..margin.clone()
+        };
+        let mut l = Localiser::new(cfg.clone());
+        l.update(Some(margin.clone()), None);
+        for round in 2..cfg.margin_confirmations {
+            l.update(Some(clear.clone()), None);
+            assert_ne!(l.state(), TrackingState::Localised, "round {round}");
+        }
+        l.update(Some(clear.clone()), None);
+        assert_eq!(l.state(), TrackingState::Localised);
+        // A narrow round after a margin one keeps the margin's count.
+        let narrow = VerifiedHypothesis {
+            rivalry: Rivalry::Narrow,
+            ..margin.clone()
+        };
+        let mut l = Localiser::new(cfg.clone());
+        l.update(Some(margin.clone()), None);
+        for _ in 2..cfg.margin_confirmations {
+            l.update(Some(narrow.clone()), None);
+        }
+        assert_ne!(l.state(), TrackingState::Localised);
+        // Clear rounds alone are as quick as before.
+        assert_eq!(rounds_to_fix(&cfg, &clear), Some(cfg.sure_confirmations));
     }
 
     #[test]

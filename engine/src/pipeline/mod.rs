@@ -191,6 +191,19 @@ pub struct EngineConfig {
     /// too; one scoring `ambiguity_ratio` of the best makes the result ambiguous
     /// (a room that looks the same turned round). 0 disables the check.
     pub symmetry_axes: usize,
+    /// A room whose map looks the same turned half a turn about a vertical
+    /// axis (at least this share of its surface points have a map point
+    /// within the agreement radius of their turned place) is symmetric: a
+    /// pose there counts only with `symmetric_min_evidence` live object points
+    /// on the map's asymmetric surface and `symmetric_evidence_ratio` times as
+    /// many as its turned twin (see `pipeline::symmetry`). Rooms symmetric by
+    /// construction measure 0.90-0.98 on the seven synthetic seeds, all others
+    /// at most 0.75. Values above 1 disable it.
+    pub symmetric_room_similarity: f32,
+    /// See `symmetric_room_similarity`.
+    pub symmetric_min_evidence: usize,
+    /// See `symmetric_room_similarity`.
+    pub symmetric_evidence_ratio: f32,
     /// Capacity of each inter-stage queue.
     pub queue_capacity: usize,
     /// What `push_frame` does when the input queue is full.
@@ -298,6 +311,9 @@ impl Default for EngineConfig {
             twin_margin_ratio: 0.93,
             structure_verify_min_points: 200,
             symmetry_axes: 3,
+            symmetric_room_similarity: 0.85,
+            symmetric_min_evidence: 20,
+            symmetric_evidence_ratio: 4.0,
             queue_capacity: 4,
             backpressure: Backpressure::Block,
             rounds: RoundSchedule::EveryRound,

@@ -29,6 +29,9 @@ use crate::matching::{LiveQuery, find_candidates, rank_scenes, scene_search_corr
 
 #[path = "shape_round.rs"]
 mod shape_round;
+#[path = "symmetry.rs"]
+mod symmetry;
+use symmetry::SceneSymmetry;
 #[cfg(test)]
 #[path = "relocalise_tests.rs"]
 mod tests;
@@ -174,6 +177,8 @@ pub(crate) struct Relocaliser {
     directions: BTreeMap<usize, Vec<Direction>>,
     /// Prepared structure per scene (room-shape hypotheses).
     shapes: BTreeMap<usize, Arc<RoomShape>>,
+    /// Half-turn symmetry per scene (`None`: not worked out, no seen space).
+    symmetry: BTreeMap<usize, Option<Arc<SceneSymmetry>>>,
     /// Next scene of the round-robin in [`Relocaliser::scenes_to_try`].
     next_scene: usize,
     /// Whether the last persisting candidate was refused for a rival (see
@@ -192,6 +197,7 @@ impl Relocaliser {
             uses: 0,
             directions: BTreeMap::new(),
             shapes: BTreeMap::new(),
+            symmetry: BTreeMap::new(),
             next_scene: 0,
             refused_persisting: false,
         }
@@ -702,8 +708,87 @@ impl Relocaliser {
                 r.scene
             );
             best.rivalry = rivalry(&best, &r, (only_best, only_rival), &self.cfg)?;
+            if self.symmetric_undecided(&best, Some(&r), live) {
+                return None;
+            }
+        } else if self.symmetric_undecided(&best, None, live) {
+            return None;
         }
         Some(best)
+    }
+
+    /// The half-turn symmetry of `scene`, worked out on first use.
+    fn scene_symmetry(&mut self, scene: usize) -> Option<Arc<SceneSymmetry>> {
+        if let Some(s) = self.symmetry.get(&scene) {
+            return s.clone();
+        }
+        let target = self.target(scene)?;
+        let dirs = self.map_directions(scene)?;
+        let db = self.db.clone();
+        let s = db.scenes.get(scene)?;
+        let sym = SceneSymmetry::of(s, &target, &dirs, &self.cfg.agreement).map(Arc::new);
+        if let Some(y) = &sym {
+            log::debug!(
+                "scene {scene}: half-turn self-similarity {:.2}",
+                y.similarity
+            );
+        }
+        self.symmetry.insert(scene, sym.clone());
+        sym
+    }
+
+    /// Whether `best`, a pose in a room that looks the same turned half round
+    /// (self-similarity at least `symmetric_room_similarity`), lacks the
+    /// evidence that tells it from its turned twin: at least
+    /// `symmetric_min_evidence` live object points on the map's asymmetric
+    /// surface, and `symmetric_evidence_ratio` times as many as the twin has.
+    /// The twin is `rival` when that is the turned pose, else the turned pose
+    /// refined.
+    fn symmetric_undecided(
+        &mut self,
+        best: &VerifiedHypothesis,
+        rival: Option<&VerifiedHypothesis>,
+        live: &LiveSurface,
+    ) -> bool {
+        if self.cfg.symmetric_room_similarity > 1.0 {
+            return false;
+        }
+        let Some(sym) = self.scene_symmetry(best.scene) else {
+            return false;
+        };
+        if sym.similarity < self.cfg.symmetric_room_similarity {
+            return false;
+        }
+        let Some(target) = self.target(best.scene) else {
+            return false;
+        };
+        let turned = VerifiedHypothesis {
+            T_map_session: sym.turn * best.T_map_session,
+            ..best.clone()
+        };
+        let near_turned = |v: &VerifiedHypothesis| {
+            let d = v.difference(&turned);
+            v.scene == best.scene && d.translation_m <= 0.3 && d.rotation_deg <= 10.0
+        };
+        let twin = match rival.filter(|r| near_turned(r)) {
+            Some(r) => r.T_map_session,
+            None => self
+                .turned_rival(best, live)
+                .filter(near_turned)
+                .map_or(turned.T_map_session, |r| r.T_map_session),
+        };
+        let tol = self.cfg.agreement;
+        let own = sym.evidence(&target, &live.objects, &best.T_map_session, &tol);
+        let twins = sym.evidence(&target, &live.objects, &twin, &tol);
+        let undecided = own < self.cfg.symmetric_min_evidence
+            || (own as f32) < self.cfg.symmetric_evidence_ratio * twins as f32;
+        log::debug!(
+            "symmetric scene {} (self-similarity {:.2}): asymmetric evidence {own} vs the turned twin's {twins}: {}",
+            best.scene,
+            sym.similarity,
+            if undecided { "undecided" } else { "decided" }
+        );
+        undecided
     }
 
     /// Of the verified hypotheses of a round whose best the state machine does
