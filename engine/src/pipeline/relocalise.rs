@@ -534,27 +534,13 @@ impl Relocaliser {
         live: &LiveSurface,
     ) -> Option<VerifiedHypothesis> {
         let dirs = self.map_directions(best.scene)?;
-        let s = self.db.scenes.get(best.scene)?;
-        if s.structure_points.is_empty() {
-            return None;
-        }
-        let (mut lo, mut hi) = (
-            Vector3::repeat(f32::INFINITY),
-            Vector3::repeat(f32::NEG_INFINITY),
-        );
-        for p in &s.structure_points {
-            lo = lo.inf(&p.coords);
-            hi = hi.sup(&p.coords);
-        }
+        let (lo, hi) = symmetry::structure_bounds(self.db.scenes.get(best.scene)?)?;
         let centre = (lo + hi) / 2.0;
         let mut rival: Option<VerifiedHypothesis> = None;
         for d in dirs.iter().take(self.cfg.symmetry_axes) {
-            let Some(axis) = nalgebra::Unit::try_new(d.dir, 1e-6) else {
+            let Some(about_centre) = symmetry::half_turn(d.dir, centre) else {
                 continue;
             };
-            let turn = nalgebra::UnitQuaternion::from_axis_angle(&axis, std::f32::consts::PI);
-            let about_centre =
-                Pose::from_parts(nalgebra::Translation3::from(centre - turn * centre), turn);
             let init = about_centre * best.T_map_session;
             if let Some(v) = self.verify_hypothesis(best.scene, &init, best.inliers, live) {
                 let distinct = distinct(&v, best);
@@ -697,8 +683,8 @@ impl Relocaliser {
             }
             other => other.cloned(),
         };
-        if let Some(r) = rival.filter(|r| r.score() >= bar) {
-            let (only_best, only_rival) = self.exclusive_shares(&best, &r, live);
+        if let Some(r) = rival.as_ref().filter(|r| r.score() >= bar) {
+            let (only_best, only_rival) = self.exclusive_shares(&best, r, live);
             let dominated = dominated(only_best, only_rival, &self.cfg);
             log::debug!(
                 "ambiguous: score {:.2} (scene {}) vs {:.2} (scene {}); explained by one only {only_best:.3} vs {only_rival:.3}: dominated {dominated}",
@@ -707,11 +693,11 @@ impl Relocaliser {
                 r.score(),
                 r.scene
             );
-            best.rivalry = rivalry(&best, &r, (only_best, only_rival), &self.cfg)?;
-            if self.symmetric_undecided(&best, Some(&r), live) {
-                return None;
-            }
-        } else if self.symmetric_undecided(&best, None, live) {
+            best.rivalry = rivalry(&best, r, (only_best, only_rival), &self.cfg)?;
+        }
+        // The rival, close or not, is the turned twin the symmetric-room check
+        // needs when it is the turned pose (not verified a second time).
+        if self.symmetric_undecided(&best, rival.as_ref(), live) {
             return None;
         }
         Some(best)

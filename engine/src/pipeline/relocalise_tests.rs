@@ -263,14 +263,7 @@ fn a_pose_that_leads_its_turned_twin_by_a_margin_is_returned_marked() {
 /// `s` with a seen space in which the reference saw all of its room empty
 /// (10 cm cells over the structure's bounds and a metre more).
 fn seen_all_empty(mut s: Scene) -> Scene {
-    let (mut lo, mut hi) = (
-        Vector3::repeat(f32::INFINITY),
-        Vector3::repeat(f32::NEG_INFINITY),
-    );
-    for p in &s.structure_points {
-        lo = lo.inf(&p.coords);
-        hi = hi.sup(&p.coords);
-    }
+    let (lo, hi) = symmetry::structure_bounds(&s).unwrap();
     let origin = Point3::from(lo - Vector3::repeat(1.0));
     let dims = ((hi - lo + Vector3::repeat(2.0)) / 0.1).map(|v| v.ceil() as u32);
     let cells = dims.iter().map(|&d| d as usize).product::<usize>();

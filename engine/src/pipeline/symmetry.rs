@@ -21,6 +21,28 @@ use crate::localise::verify::{Agreement, LiveSample, VerificationTarget};
 /// asymmetry: the twin stands a few centimetres off.
 const TWIN_REACH_M: f32 = 0.1;
 
+/// The bounds (least and greatest corner) of a scene's structure points;
+/// `None` without structure.
+pub(crate) fn structure_bounds(scene: &Scene) -> Option<(Vector3<f32>, Vector3<f32>)> {
+    let first = scene.structure_points.first()?.coords;
+    Some(
+        scene
+            .structure_points
+            .iter()
+            .fold((first, first), |(lo, hi), p| {
+                (lo.inf(&p.coords), hi.sup(&p.coords))
+            }),
+    )
+}
+
+/// Half a turn about the axis along `dir` through `centre` (map frame);
+/// `None` for a zero direction.
+pub(crate) fn half_turn(dir: Vector3<f32>, centre: Vector3<f32>) -> Option<Pose> {
+    let axis = Unit::try_new(dir, 1e-6)?;
+    let q = UnitQuaternion::from_axis_angle(&axis, std::f32::consts::PI);
+    Some(Pose::from_parts(Translation3::from(centre - q * centre), q))
+}
+
 /// A scene's half-turn symmetry about its most self-similar vertical axis.
 #[derive(Debug, Clone)]
 pub(crate) struct SceneSymmetry {
@@ -45,26 +67,14 @@ impl SceneSymmetry {
         tol: &Agreement,
     ) -> Option<SceneSymmetry> {
         let space = scene.seen_space.as_ref()?;
-        if scene.structure_points.is_empty() {
-            return None;
-        }
-        let (mut lo, mut hi) = (
-            Vector3::repeat(f32::INFINITY),
-            Vector3::repeat(f32::NEG_INFINITY),
-        );
-        for p in &scene.structure_points {
-            lo = lo.inf(&p.coords);
-            hi = hi.sup(&p.coords);
-        }
+        let (lo, hi) = structure_bounds(scene)?;
         let centre = (lo + hi) / 2.0;
         let points = target.surface.points();
         let mut best: Option<(Pose, f32)> = None;
         for d in dirs.iter().filter(|d| d.dir.z.abs() > 0.9) {
-            let Some(axis) = Unit::try_new(d.dir, 1e-6) else {
+            let Some(turn) = half_turn(d.dir, centre) else {
                 continue;
             };
-            let q = UnitQuaternion::from_axis_angle(&axis, std::f32::consts::PI);
-            let turn = Pose::from_parts(Translation3::from(centre - q * centre), q);
             let same = points
                 .iter()
                 .filter(|p| {
